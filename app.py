@@ -1,0 +1,13 @@
+"""motcua's API: the app and its blueprints, nothing else."""
+
+from chalice import Chalice
+
+from chalicelib.handlers import catalogue, dossiers, openapi
+from chalicelib.handlers.http import install_error_shape
+
+app = Chalice(app_name="motcua", configure_logs=False)
+app.api.cors = True
+install_error_shape(app)
+app.register_blueprint(catalogue.bp)
+app.register_blueprint(dossiers.bp)
+app.register_blueprint(openapi.bp)

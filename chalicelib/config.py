@@ -1,0 +1,123 @@
+"""Typed settings: the only place that reads ``os.environ``.
+
+Chalice sets a stage's environment variables only while a request is served
+(``chalice.test.Client`` and ``chalice local`` alike), so settings are read
+lazily and cached per environment snapshot rather than at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+MEBIBYTE = 1024 * 1024
+
+_KEYS = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "MOTCUA_PROVINCE",
+    "MOTCUA_PROVINCE_NAME",
+    "MOTCUA_TABLE_NAME",
+    "MOTCUA_UPLOADS_BUCKET",
+    "MOTCUA_DOCUMENTS_BUCKET",
+    "MOTCUA_COGNITO_USER_POOL_ID",
+    "MOTCUA_COGNITO_CLIENT_ID",
+    "MOTCUA_COGNITO_ENDPOINT",
+    "MOTCUA_MAX_UPLOAD_BYTES",
+    "MOTCUA_MAX_BODY_BYTES",
+    "MOTCUA_UPLOAD_URL_SECONDS",
+    "MOTCUA_TEMPLATE_URL_SECONDS",
+    "MOTCUA_PAGE_SIZE_MAX",
+    "MOTCUA_STRIPE_PUBLISHABLE_KEY",
+    "MOTCUA_STRIPE_API_BASE",
+    "MOTCUA_STRIPE_JS_URL",
+    "MOTCUA_EXTRA_CALENDAR_FILE",
+)
+
+
+class SettingsError(RuntimeError):
+    """A deployment is misconfigured: fail loudly at the first request."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str
+    province: str
+    province_name: str
+    table_name: str
+    uploads_bucket: str
+    documents_bucket: str  # form templates and results
+    cognito_user_pool_id: str
+    cognito_client_id: str
+    cognito_endpoint: str | None  # moto's Cognito locally; None means real AWS
+    max_upload_bytes: int = 10 * MEBIBYTE
+    max_body_bytes: int = 256 * 1024
+    upload_url_seconds: int = 900
+    template_url_seconds: int = 900
+    page_size_max: int = 100
+    stripe_publishable_key: str = ""
+    stripe_api_base: str | None = None
+    stripe_js_url: str | None = None
+    extra_calendar_file: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("region", "province", "table_name", "uploads_bucket", "documents_bucket"):
+            if not getattr(self, name):
+                raise SettingsError(f"setting {name} is empty")
+        for name in ("max_upload_bytes", "max_body_bytes", "upload_url_seconds",
+                     "template_url_seconds", "page_size_max"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"setting {name} must be positive")
+
+    @property
+    def cognito_issuer(self) -> str:
+        # moto signs tokens with the real AWS issuer, so this holds locally too.
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+    @property
+    def cognito_jwks_url(self) -> str:
+        if self.cognito_endpoint:
+            return f"{self.cognito_endpoint.rstrip('/')}/{self.cognito_user_pool_id}/.well-known/jwks.json"
+        return f"{self.cognito_issuer}/.well-known/jwks.json"
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"setting {key} must be an integer, got {raw!r}") from exc
+
+
+@lru_cache(maxsize=8)
+def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
+    env = dict(snapshot)
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-southeast-1"
+    return Settings(
+        region=region,
+        province=env.get("MOTCUA_PROVINCE", ""),
+        province_name=env.get("MOTCUA_PROVINCE_NAME", ""),
+        table_name=env.get("MOTCUA_TABLE_NAME", ""),
+        uploads_bucket=env.get("MOTCUA_UPLOADS_BUCKET", ""),
+        documents_bucket=env.get("MOTCUA_DOCUMENTS_BUCKET", ""),
+        cognito_user_pool_id=env.get("MOTCUA_COGNITO_USER_POOL_ID", ""),
+        cognito_client_id=env.get("MOTCUA_COGNITO_CLIENT_ID", ""),
+        cognito_endpoint=env.get("MOTCUA_COGNITO_ENDPOINT") or None,
+        max_upload_bytes=_int(env, "MOTCUA_MAX_UPLOAD_BYTES", 10 * MEBIBYTE),
+        max_body_bytes=_int(env, "MOTCUA_MAX_BODY_BYTES", 256 * 1024),
+        upload_url_seconds=_int(env, "MOTCUA_UPLOAD_URL_SECONDS", 900),
+        template_url_seconds=_int(env, "MOTCUA_TEMPLATE_URL_SECONDS", 900),
+        page_size_max=_int(env, "MOTCUA_PAGE_SIZE_MAX", 100),
+        stripe_publishable_key=env.get("MOTCUA_STRIPE_PUBLISHABLE_KEY", ""),
+        stripe_api_base=env.get("MOTCUA_STRIPE_API_BASE") or None,
+        stripe_js_url=env.get("MOTCUA_STRIPE_JS_URL") or None,
+        extra_calendar_file=env.get("MOTCUA_EXTRA_CALENDAR_FILE") or None,
+    )
+
+
+def get_settings() -> Settings:
+    snapshot = tuple((key, os.environ[key]) for key in _KEYS if key in os.environ)
+    return _settings_from(snapshot)

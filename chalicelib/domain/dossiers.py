@@ -1,0 +1,209 @@
+"""Dossiers (hồ sơ): codes, the submission request, and the progress log."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from chalicelib.domain.catalogue import Procedure
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.forms import FieldError, ValidationFailed, validate_against
+from chalicelib.domain.workflow import DossierStatus
+
+# Circular 01/2018/TT-VPCP art. 19: <receiving agency id>-<YYMMDD>-<sequence of the day>.
+DOSSIER_CODE_PATTERN = re.compile(r"^[0-9A-Z.]{1,40}-\d{6}-\d{4,6}$")
+
+
+def format_dossier_code(agency_code: str, day: date, sequence: int) -> str:
+    if sequence < 1:
+        raise ValueError("sequence numbers start at 1")
+    return f"{agency_code}-{day:%y%m%d}-{sequence:04d}"
+
+
+def is_dossier_code(text: str) -> bool:
+    return bool(DOSSIER_CODE_PATTERN.match(text))
+
+
+# Who may not set what: everything the server decides about a dossier.
+SERVER_OWNED_FIELDS = frozenset(
+    {
+        "code",
+        "status",
+        "status_code",
+        "owner",
+        "fee",
+        "fee_vnd",
+        "submitted_at",
+        "received_at",
+        "due_at",
+        "updated_at",
+        "history",
+        "result",
+        "agency_code",
+    }
+)
+
+APPLICANT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["full_name", "id_number", "phone", "address"],
+    "properties": {
+        "full_name": {"type": "string", "title": "Họ và tên", "minLength": 2, "maxLength": 100,
+                      "pattern": r"^[^\d<>{}\[\]\\/@#$%^&*=+|~`]+$"},
+        # Citizen identity card (CCCD) numbers have 12 digits since 2016; the old
+        # 9-digit ID cards expired at the end of 2024.
+        "id_number": {"type": "string", "title": "Số định danh cá nhân / CCCD", "pattern": r"^\d{12}$"},
+        "phone": {"type": "string", "title": "Số điện thoại", "pattern": r"^(0|\+84)[35789]\d{8}$"},
+        "email": {"type": "string", "title": "Thư điện tử", "format": "email", "maxLength": 254},
+        "address": {"type": "string", "title": "Địa chỉ", "minLength": 5, "maxLength": 300},
+    },
+}
+
+SUBMISSION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["procedure_code", "applicant", "form", "documents"],
+    "properties": {
+        "procedure_code": {"type": "string", "title": "Mã thủ tục", "minLength": 1, "maxLength": 40},
+        "applicant": {"type": "object", "title": "Người nộp hồ sơ"},
+        "form": {"type": "object", "title": "Tờ khai"},
+        "documents": {
+            "type": "array",
+            "title": "Thành phần hồ sơ",
+            "maxItems": 50,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["document_id", "upload_id"],
+                "properties": {
+                    "document_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "upload_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    document_id: str
+    upload_id: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A citizen's submission, validated against its procedure."""
+
+    procedure_code: str
+    applicant: dict[str, str]
+    form: dict[str, Any]
+    documents: tuple[DocumentRef, ...]
+
+
+def refuse_server_owned(body: Mapping[str, Any]) -> None:
+    owned = sorted(SERVER_OWNED_FIELDS.intersection(body))
+    if owned:
+        raise InvalidInput(
+            f"Không được gửi trường do hệ thống quản lý / Server-owned field(s) may not be set: {', '.join(owned)}",
+            code="server_owned_field",
+            field=owned[0],
+        )
+
+
+def parse_submission_envelope(body: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """Checks the request's shape; returns the procedure code so the procedure can be fetched."""
+    refuse_server_owned(body)
+    validate_against(SUBMISSION_SCHEMA, body, prefix="")
+    return str(body["procedure_code"]), body
+
+
+def validate_submission(procedure: Procedure, body: Mapping[str, Any]) -> Submission:
+    if not procedure.accepts_online_submission:
+        raise InvalidInput(
+            f"Thủ tục {procedure.code} ở mức độ {procedure.level}, không nhận hồ sơ trực tuyến / "
+            f"Procedure {procedure.code} is at service level {procedure.level} and does not accept "
+            "online submission (level 3 or 4 required)",
+            code="online_submission_not_available",
+            field="procedure_code",
+        )
+    errors: list[FieldError] = []
+    for schema, value, prefix in (
+        (APPLICANT_SCHEMA, body["applicant"], "applicant"),
+        (procedure.form_schema, body["form"], "form"),
+    ):
+        try:
+            validate_against(schema, value, prefix=prefix)
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+    documents = tuple(DocumentRef(d["document_id"], d["upload_id"]) for d in body["documents"])
+    errors.extend(_document_errors(procedure, documents))
+    if errors:
+        raise ValidationFailed(errors)
+    return Submission(
+        procedure_code=procedure.code,
+        applicant={key: str(value) for key, value in body["applicant"].items()},
+        form=dict(body["form"]),
+        documents=documents,
+    )
+
+
+def _document_errors(procedure: Procedure, documents: Sequence[DocumentRef]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    known = {doc.id: doc for doc in procedure.required_documents}
+    seen_uploads: set[str] = set()
+    for index, ref in enumerate(documents):
+        if ref.document_id not in known:
+            errors.append(FieldError(
+                f"documents[{index}].document_id",
+                f"thủ tục không có thành phần '{ref.document_id}' / unknown document",
+            ))
+        if ref.upload_id in seen_uploads:
+            errors.append(FieldError(
+                f"documents[{index}].upload_id",
+                "tệp đã được dùng cho thành phần khác / upload used twice",
+            ))
+        seen_uploads.add(ref.upload_id)
+    given = {ref.document_id for ref in documents}
+    for doc in procedure.required_documents:
+        if doc.required and doc.id not in given:
+            errors.append(FieldError(
+                f"documents.{doc.id}", f"thiếu thành phần bắt buộc: {doc.name} / required document missing",
+            ))
+    return errors
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of the progress log (slip 05): who, when, from/to status, note."""
+
+    at: datetime
+    actor: str
+    action: str
+    from_status: DossierStatus | None
+    to_status: DossierStatus
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Dossier:
+    code: str
+    procedure_code: str
+    procedure_name: str
+    agency_code: str
+    owner: str
+    applicant: dict[str, str]
+    form: dict[str, Any]
+    documents: tuple[DocumentRef, ...]
+    status: DossierStatus
+    submitted_at: datetime
+    due_at: datetime
+    updated_at: datetime
+    fee_vnd: int
+    fee_status: str  # "not_required" | "unpaid" | "paid"
+    received_at: datetime | None = None
+    version: int = 1
+    history: tuple[LogEntry, ...] = field(default=())

@@ -1,0 +1,120 @@
+"""JSON Schema validation with one error per field, worded for citizens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from chalicelib.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationFailed(InvalidInput):
+    code = "validation_failed"
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        self.errors = tuple(errors)
+        summary = "; ".join(f"{e.field}: {e.message}" for e in self.errors[:5])
+        if len(self.errors) > 5:
+            summary += f"; … (+{len(self.errors) - 5})"
+        super().__init__(
+            f"Dữ liệu không hợp lệ / Invalid data: {summary}",
+            field=self.errors[0].field if self.errors else None,
+        )
+
+
+_TYPES_VI = {
+    "string": "chuỗi ký tự",
+    "integer": "số nguyên",
+    "number": "số",
+    "boolean": "đúng/sai",
+    "object": "đối tượng",
+    "array": "danh sách",
+    "null": "rỗng",
+}
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_key: str) -> Draft202012Validator:
+    return Draft202012Validator(json.loads(schema_key), format_checker=FormatChecker())
+
+
+def _path(prefix: str, parts: Iterable[Any]) -> str:
+    text = prefix
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text = f"{text}.{part}" if text else str(part)
+    return text or "(body)"
+
+
+def _describe(error: ValidationError) -> tuple[list[Any], str]:
+    """Where the error is and what to tell the citizen, Vietnamese first."""
+    path = list(error.absolute_path)
+    validator = error.validator
+    value = error.validator_value
+    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        path.append(missing)
+        return path, "bắt buộc phải có / required"
+    if validator == "additionalProperties":
+        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        if extras:
+            path.append(extras[0])
+        return path, "trường không được chấp nhận / unknown field"
+    if validator == "type":
+        wanted = value if isinstance(value, str) else "/".join(value)
+        wanted_vi = _TYPES_VI.get(wanted, wanted)
+        return path, f"phải là {wanted_vi} / must be of type {wanted}"
+    if validator == "minLength":
+        return path, f"tối thiểu {value} ký tự / at least {value} characters"
+    if validator == "maxLength":
+        return path, f"tối đa {value} ký tự / at most {value} characters"
+    if validator == "pattern":
+        label = f" ({title})" if title else ""
+        return path, f"không đúng định dạng{label} / invalid format"
+    if validator == "format":
+        return path, f"không đúng định dạng {value} / must be a valid {value}"
+    if validator == "enum":
+        options = ", ".join(str(v) for v in value)
+        return path, f"phải là một trong: {options} / must be one of: {options}"
+    if validator in ("minimum", "exclusiveMinimum"):
+        return path, f"phải lớn hơn{' hoặc bằng' if validator == 'minimum' else ''} {value} / too small"
+    if validator in ("maximum", "exclusiveMaximum"):
+        return path, f"phải nhỏ hơn{' hoặc bằng' if validator == 'maximum' else ''} {value} / too large"
+    if validator == "maxItems":
+        return path, f"tối đa {value} mục / at most {value} items"
+    if validator == "minItems":
+        return path, f"tối thiểu {value} mục / at least {value} items"
+    return path, f"không hợp lệ / invalid ({validator})"
+
+
+def field_errors(schema: dict[str, Any], value: Any, *, prefix: str) -> list[FieldError]:
+
+    validator = _validator(json.dumps(schema, sort_keys=True))
+    found: dict[str, FieldError] = {}
+    for error in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+        path, message = _describe(error)
+        name = _path(prefix, path)
+        # One message per field is what a citizen can act on.
+        found.setdefault(name, FieldError(name, message))
+    return list(found.values())
+
+
+def validate_against(schema: dict[str, Any], value: Any, *, prefix: str) -> None:
+    errors = field_errors(schema, value, prefix=prefix)
+    if errors:
+        raise ValidationFailed(errors)

@@ -1,0 +1,80 @@
+"""Citizen dossiers: uploads, submission, own dossiers, withdrawal, public tracking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.handlers import presenters
+from chalicelib.handlers.http import (
+    api_route,
+    current_citizen,
+    json_body,
+    json_response,
+    page_limit,
+    query_params,
+)
+from chalicelib.services import dossiers, uploads
+
+bp = Blueprint(__name__)
+
+
+@api_route(bp, "/uploads", methods=["POST"])
+def create_upload() -> Response:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    query_params(request, set())
+    ticket = uploads.create_upload(citizen.sub, json_body(request))
+    return json_response(presenters.upload_ticket(ticket), status_code=201)
+
+
+@api_route(bp, "/dossiers", methods=["POST"])
+def submit_dossier() -> Response:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    query_params(request, set())
+    dossier = dossiers.submit_dossier(citizen.sub, json_body(request))
+    return json_response(presenters.dossier_receipt(dossier), status_code=201,
+                         headers={"Location": f"/dossiers/{dossier.code}"})
+
+
+@api_route(bp, "/dossiers", methods=["GET"])
+def list_dossiers() -> dict[str, Any]:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    params = query_params(request, {"cursor", "limit"})
+    page = dossiers.list_own_dossiers(citizen.sub, cursor=params.get("cursor"), limit=page_limit(params))
+    return {"items": [presenters.dossier_summary(d) for d in page.items], "next_cursor": page.next_cursor}
+
+
+@api_route(bp, "/dossiers/{code}", methods=["GET"])
+def get_dossier(code: str) -> dict[str, Any]:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    query_params(request, set())
+    return presenters.dossier_detail(dossiers.get_own_dossier(citizen.sub, code))
+
+
+@api_route(bp, "/dossiers/{code}/withdraw", methods=["POST"])
+def withdraw_dossier(code: str) -> dict[str, Any]:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    query_params(request, set())
+    body = json_body(request, required=False)
+    unknown = sorted(set(body) - {"reason"})
+    if unknown:
+        raise InvalidInput(f"Trường không được chấp nhận / Unknown field: {unknown[0]}",
+                           code="unknown_field", field=unknown[0])
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
+        raise InvalidInput("Lý do phải là chuỗi tối đa 500 ký tự / reason must be a string of at most 500 "
+                           "characters", code="validation_failed", field="reason")
+    return presenters.dossier_detail(dossiers.withdraw_dossier(citizen.sub, code, reason))
+
+
+@api_route(bp, "/track/{code}", methods=["GET"])
+def track(code: str) -> dict[str, Any]:
+    query_params(bp.current_request, set())
+    return presenters.dossier_tracking(dossiers.track_dossier(code))

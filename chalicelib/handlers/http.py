@@ -1,0 +1,168 @@
+"""HTTP plumbing shared by the blueprints: the one place domain errors become
+HTTP statuses, strict body and query parsing, and caller identification."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalice import Blueprint, Chalice, Response
+from chalice.app import Request
+
+from chalicelib.config import get_settings
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+)
+from chalicelib.domain.forms import ValidationFailed
+from chalicelib.integrations.cognito import Citizen, verify_id_token
+
+logger = logging.getLogger(__name__)
+
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (MalformedRequest, 400),
+    (Unauthenticated, 401),
+    (NotFound, 404),
+    (Conflict, 409),
+    (PayloadTooLarge, 413),
+    (InvalidInput, 422),
+    (DomainError, 400),
+)
+
+JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def error_response(error: DomainError) -> Response:
+    status = next(status for cls, status in _STATUS if isinstance(error, cls))
+    extra: dict[str, Any] = {}
+    if isinstance(error, ValidationFailed):
+        extra["details"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    elif isinstance(error, InvalidInput) and error.field:
+        extra["details"] = [{"field": error.field, "message": error.message}]
+    headers = dict(JSON_HEADERS)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="motcua"'
+    return Response(body=error_body(error.code, error.message, **extra), status_code=status, headers=headers)
+
+
+def json_response(body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status_code, headers={**JSON_HEADERS, **(headers or {})})
+
+
+def api_route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``bp.route`` whose view turns domain errors into the contract's error shape."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return view(*args, **kwargs)
+            except DomainError as error:
+                return error_response(error)
+
+        bp.route(path, cors=True, **options)(guarded)
+        return view
+
+    return decorator
+
+
+# Chalice answers some requests itself (405, 415, its own JSON errors, 500):
+# rewrite those into the contract's shape so clients see one error format.
+_CHALICE_CODES = {
+    "BadRequestError": "malformed_request",
+    "BadRequest": "malformed_request",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "MethodNotAllowedError": "method_not_allowed",
+    "NotFoundError": "not_found",
+    "UnauthorizedError": "unauthenticated",
+    "ForbiddenError": "forbidden",
+    "InternalServerError": "internal_error",
+}
+
+
+def install_error_shape(app: Chalice) -> None:
+    @app.middleware("http")
+    def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        response = get_response(event)
+        body = response.body
+        if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
+            code = _CHALICE_CODES.get(str(body["Code"]), "error")
+            message = str(body.get("Message", ""))
+            if response.status_code >= 500:
+                message = "Lỗi hệ thống, vui lòng thử lại sau / Internal error, please retry later"
+            response.body = error_body(code, message)
+            response.headers.update(JSON_HEADERS)
+        return response
+
+
+def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
+    raw = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise PayloadTooLarge("Nội dung yêu cầu quá lớn / Request body too large")
+    if not raw.strip():
+        if required:
+            raise MalformedRequest("Thiếu nội dung JSON / A JSON body is required", code="missing_body")
+        return {}
+    try:
+        body = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedRequest("JSON không hợp lệ / Malformed JSON", code="malformed_json") from None
+    if not isinstance(body, dict):
+        raise MalformedRequest("Nội dung phải là một đối tượng JSON / The body must be a JSON object",
+                               code="malformed_json")
+    return body
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def query_params(request: Request, allowed: set[str]) -> dict[str, str]:
+    params = dict(request.query_params or {})
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise InvalidInput(f"Tham số không được hỗ trợ / Unsupported query parameter: {', '.join(unknown)}",
+                           code="unknown_parameter", field=unknown[0])
+    return params
+
+
+def int_param(params: Mapping[str, str], name: str, *, minimum: int, maximum: int,
+              default: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        raise InvalidInput(f"{name} phải là số nguyên từ {minimum} đến {maximum} / "
+                           f"{name} must be an integer between {minimum} and {maximum}",
+                           code="invalid_parameter", field=name)
+    return int(raw)
+
+
+def page_limit(params: Mapping[str, str]) -> int:
+    limit = int_param(params, "limit", minimum=1, maximum=get_settings().page_size_max, default=20)
+    assert limit is not None
+    return limit
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Cần đăng nhập / Sign-in required", code="unauthenticated")
+    return token.strip()
+
+
+def current_citizen(request: Request) -> Citizen:
+    return verify_id_token(bearer_token(request), get_settings())

@@ -1,0 +1,17 @@
+"""GET /openapi.json: the public contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.handlers.http import api_route
+from chalicelib.handlers.openapi_document import document
+
+bp = Blueprint(__name__)
+
+
+@api_route(bp, "/openapi.json", methods=["GET"])
+def openapi_json() -> dict[str, Any]:
+    return document()

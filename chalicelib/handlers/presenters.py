@@ -1,0 +1,136 @@
+"""Domain objects → the public contract's JSON shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.calendar import VN_TZ
+from chalicelib.domain.catalogue import Procedure
+from chalicelib.domain.dossiers import Dossier, LogEntry
+from chalicelib.services.catalogue import ProcedureDetail
+from chalicelib.services.uploads import UploadTicket
+
+
+def local_time(value: datetime | None) -> str | None:
+    """Instants are shown in Vietnam's time, with the offset, to the second."""
+    return value.astimezone(VN_TZ).isoformat(timespec="seconds") if value else None
+
+
+def procedure_summary(procedure: Procedure) -> dict[str, Any]:
+    return {
+        "code": procedure.code,
+        "name": procedure.name,
+        "name_en": procedure.name_en,
+        "field": procedure.field,
+        "level": procedure.level,
+        "tier": procedure.tier,
+        "agency_code": procedure.agency_code,
+        "fee_vnd": procedure.fee_vnd,
+        "processing_days": procedure.processing_days,
+        "interagency": procedure.interagency,
+        "online_submission": procedure.accepts_online_submission,
+    }
+
+
+def procedure_detail(detail: ProcedureDetail) -> dict[str, Any]:
+    procedure = detail.procedure
+
+    def agency_name(code: str) -> str:
+        agency = detail.agencies.get(code)
+        return agency.name if agency else code
+
+    route = []
+    for step in procedure.route:
+        route.append({
+            "kind": step.kind,
+            "agency_code": step.agency_code,
+            "name": agency_name(step.agency_code),
+            "days": step.days,
+            "parallel": [{"agency_code": b.agency_code, "name": agency_name(b.agency_code), "days": b.days}
+                         for b in step.parallel],
+        })
+    return {
+        **procedure_summary(procedure),
+        "agency_name": agency_name(procedure.agency_code),
+        "form_schema": procedure.form_schema,
+        "required_documents": [{"id": d.id, "name": d.name, "required": d.required}
+                               for d in procedure.required_documents],
+        "templates": [{"name": name, "url": url} for name, url in detail.template_urls],
+        "route": route,
+        "legal_basis": list(procedure.legal_basis),
+    }
+
+
+def upload_ticket(ticket: UploadTicket) -> dict[str, Any]:
+    return {
+        "upload_id": ticket.upload.upload_id,
+        "url": ticket.url,
+        "fields": ticket.fields,
+        "expires_at": local_time(ticket.expires_at),
+    }
+
+
+def _status(dossier: Dossier) -> dict[str, Any]:
+    return {
+        "status": dossier.status.slug,
+        "status_code": int(dossier.status),
+        "status_label": {"vi": dossier.status.label_vi, "en": dossier.status.label_en},
+    }
+
+
+def dossier_receipt(dossier: Dossier) -> dict[str, Any]:
+    return {
+        "code": dossier.code,
+        **_status(dossier),
+        "submitted_at": local_time(dossier.submitted_at),
+        "due_at": local_time(dossier.due_at),
+    }
+
+
+def dossier_summary(dossier: Dossier) -> dict[str, Any]:
+    return {
+        **dossier_receipt(dossier),
+        "procedure_code": dossier.procedure_code,
+        "procedure_name": dossier.procedure_name,
+        "updated_at": local_time(dossier.updated_at),
+    }
+
+
+def _history(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "at": local_time(entry.at),
+        "action": entry.action,
+        "status": entry.to_status.slug,
+        "status_code": int(entry.to_status),
+        "from_status_code": int(entry.from_status) if entry.from_status is not None else None,
+        "actor": entry.actor,
+        "note": entry.note,
+    }
+
+
+def dossier_detail(dossier: Dossier) -> dict[str, Any]:
+    return {
+        **dossier_summary(dossier),
+        "agency_code": dossier.agency_code,
+        "received_at": local_time(dossier.received_at),
+        "fee": {"amount_vnd": dossier.fee_vnd, "status": dossier.fee_status},
+        "applicant": dossier.applicant,
+        "form": dossier.form,
+        "documents": [{"document_id": d.document_id, "upload_id": d.upload_id} for d in dossier.documents],
+        "history": [_history(entry) for entry in dossier.history],
+        "result": None,
+    }
+
+
+def dossier_tracking(dossier: Dossier) -> dict[str, Any]:
+    """What anyone holding the code may see: no personal data."""
+    return {
+        "code": dossier.code,
+        "procedure_code": dossier.procedure_code,
+        "procedure_name": dossier.procedure_name,
+        **_status(dossier),
+        "submitted_at": local_time(dossier.submitted_at),
+        "due_at": local_time(dossier.due_at),
+        "updated_at": local_time(dossier.updated_at),
+    }

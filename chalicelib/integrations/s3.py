@@ -1,0 +1,68 @@
+"""S3: presigned POSTs for uploads, presigned GETs for templates and results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.integrations.aws import client
+
+
+@dataclass(frozen=True)
+class PresignedPost:
+    url: str
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    size: int
+    content_type: str
+
+
+class DocumentStorage:
+    def __init__(self, region: str) -> None:
+        self._region = region
+
+    @property
+    def _s3(self) -> Any:
+        return client("s3", self._region)
+
+    def presigned_post(
+        self, bucket: str, key: str, *, content_type: str, size: int, expires_in: int
+    ) -> PresignedPost:
+        """A POST whose policy pins the key, the content type and the exact size declared."""
+        response = self._s3.generate_presigned_post(
+            Bucket=bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"bucket": bucket},
+                {"key": key},
+                {"Content-Type": content_type},
+                ["content-length-range", size, size],
+            ],
+            ExpiresIn=expires_in,
+        )
+        return PresignedPost(url=response["url"], fields=dict(response["fields"]))
+
+    def presigned_get(self, bucket: str, key: str, *, expires_in: int, filename: str | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
+        return url
+
+    def head(self, bucket: str, key: str) -> StoredObject | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self._s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""))
+
+    def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

@@ -1,0 +1,121 @@
+"""Citizen-side dossier use cases: submit, list, read, track, withdraw."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.config import get_settings
+from chalicelib.domain.calendar import VN_TZ
+from chalicelib.domain.dossiers import (
+    Dossier,
+    LogEntry,
+    Submission,
+    format_dossier_code,
+    is_dossier_code,
+    parse_submission_envelope,
+    validate_submission,
+)
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.forms import FieldError, ValidationFailed
+from chalicelib.domain.workflow import DossierStatus, Role, transition
+from chalicelib.services.catalogue import require_online_procedure
+from chalicelib.services.deps import get_calendar, get_storage, get_store, now
+from chalicelib.store.repository import Page
+
+CITIZEN_ACTOR = "citizen"
+
+
+def _not_found(code: str) -> NotFound:
+    # The same answer whether the dossier does not exist or belongs to someone else.
+    return NotFound(f"Không tìm thấy hồ sơ {code} / Dossier {code} not found", code="dossier_not_found")
+
+
+def _check_uploads(owner: str, submission: Submission) -> None:
+    settings = get_settings()
+    store = get_store(settings)
+    storage = get_storage(settings)
+    errors: list[FieldError] = []
+    for index, ref in enumerate(submission.documents):
+        field = f"documents[{index}].upload_id"
+        upload = store.get_upload(ref.upload_id)
+        if upload is None or upload.owner != owner:
+            errors.append(FieldError(field, "không tìm thấy tệp đã tải lên / upload not found"))
+            continue
+        if upload.attached:
+            errors.append(FieldError(field, "tệp đã thuộc hồ sơ khác / upload already attached to a dossier"))
+            continue
+        stored = storage.head(settings.uploads_bucket, upload.s3_key)
+        if stored is None:
+            errors.append(FieldError(field, "tệp chưa được tải lên xong / file not uploaded yet"))
+        elif stored.size != upload.size:
+            errors.append(FieldError(field, "dung lượng tệp không khớp / file size differs from declared"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
+    procedure_code, envelope = parse_submission_envelope(body)
+    procedure = require_online_procedure(procedure_code)
+    submission = validate_submission(procedure, envelope)
+    _check_uploads(owner, submission)
+    submitted = now()
+    status = transition(None, "submit", Role.CITIZEN)
+    day = submitted.astimezone(VN_TZ).date()
+    agency = procedure.agency_code
+    draft = Dossier(
+        code="",
+        procedure_code=procedure.code,
+        procedure_name=procedure.name,
+        agency_code=agency,
+        owner=owner,
+        applicant=submission.applicant,
+        form=submission.form,
+        documents=submission.documents,
+        status=status,
+        submitted_at=submitted,
+        due_at=get_calendar().due_at(submitted, procedure.processing_days),
+        updated_at=submitted,
+        fee_vnd=procedure.fee_vnd,
+        fee_status="unpaid" if procedure.fee_vnd > 0 else "not_required",
+    )
+    entry = LogEntry(at=submitted, actor=CITIZEN_ACTOR, action="submit", from_status=None, to_status=status,
+                     note="Nộp hồ sơ trực tuyến / Submitted online")
+    return get_store().create_dossier(
+        draft, entry,
+        make_code=lambda sequence: format_dossier_code(agency, day, sequence),
+        counter_key=(agency, f"{day:%y%m%d}"),
+    )
+
+
+def list_own_dossiers(owner: str, *, cursor: str | None, limit: int) -> Page[Dossier]:
+    return get_store().list_dossiers_of(owner, cursor=cursor, limit=limit)
+
+
+def get_own_dossier(owner: str, code: str) -> Dossier:
+    dossier = get_store().get_dossier(code) if is_dossier_code(code) else None
+    if dossier is None or dossier.owner != owner:
+        raise _not_found(code)
+    return dossier
+
+
+def track_dossier(code: str) -> Dossier:
+    dossier = get_store().get_dossier(code) if is_dossier_code(code) else None
+    if dossier is None:
+        raise _not_found(code)
+    return dossier
+
+
+def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
+    dossier = get_own_dossier(owner, code)
+    status = transition(dossier.status, "withdraw", Role.CITIZEN)
+    note = "Công dân rút hồ sơ / Withdrawn by the applicant"
+    if reason:
+        note += f": {reason}"
+    entry = LogEntry(at=now(), actor=CITIZEN_ACTOR, action="withdraw", from_status=dossier.status,
+                     to_status=status, note=note)
+    return get_store().apply_change(dossier, entry)
+
+
+__all__ = ["DossierStatus", "get_own_dossier", "list_own_dossiers", "submit_dossier", "track_dossier",
+           "withdraw_dossier"]

@@ -1,0 +1,200 @@
+"""The single DynamoDB table, its key builders and its access patterns.
+
+Every item has ``PK``/``SK``; two overloaded GSIs serve the other patterns.
+``kind`` is PynamoDB's discriminator, so a query returns typed items.
+
+Access patterns (no Scan on any request path):
+
+| # | pattern                               | key condition                                                      |
+|---|---------------------------------------|--------------------------------------------------------------------|
+| 1 | procedure by code                     | PK = PROCEDURE#<code>, SK = META                                   |
+| 2 | list/filter procedures (catalogue)    | GSI1: GSI1PK = CATALOGUE#PROCEDURE, GSI1SK > cursor                |
+|   |                                       | (level/tier/agency/q as filters on that small partition)           |
+| 3 | agency by code                        | PK = AGENCY#<code>, SK = META                                      |
+| 4 | list agencies                         | GSI1: GSI1PK = CATALOGUE#AGENCY                                    |
+| 5 | dossier by code (+ its progress log)  | PK = DOSSIER#<code>; SK = META, SK begins_with LOG#               |
+| 6 | a citizen's dossiers, newest first    | GSI1: GSI1PK = OWNER#<sub>, GSI1SK = SUBMITTED#<iso>#<code>, desc  |
+| 7 | an agency's dossiers, newest first    | GSI2: GSI2PK = AGENCY#<code>#DOSSIERS, GSI2SK = SUBMITTED#<iso>...  |
+| 8 | next dossier number of an agency-day  | PK = COUNTER#<agency>#<YYMMDD>, SK = COUNTER (optimistic lock)     |
+| 9 | upload by id                          | PK = UPLOAD#<id>, SK = META (TTL: expires_at until attached)       |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+META = "META"
+CATALOGUE_PROCEDURES = "CATALOGUE#PROCEDURE"
+CATALOGUE_AGENCIES = "CATALOGUE#AGENCY"
+
+
+def procedure_pk(code: str) -> str:
+    return f"PROCEDURE#{code}"
+
+
+def agency_pk(code: str) -> str:
+    return f"AGENCY#{code}"
+
+
+def dossier_pk(code: str) -> str:
+    return f"DOSSIER#{code}"
+
+
+def log_sk(at_iso: str, sequence: int) -> str:
+    # The sequence keeps two entries written in the same microsecond ordered.
+    return f"LOG#{at_iso}#{sequence:04d}"
+
+
+LOG_PREFIX = "LOG#"
+
+
+def owner_pk(owner: str) -> str:
+    return f"OWNER#{owner}"
+
+
+def agency_dossiers_pk(agency_code: str) -> str:
+    return f"AGENCY#{agency_code}#DOSSIERS"
+
+
+def submitted_sk(submitted_iso: str, code: str) -> str:
+    return f"SUBMITTED#{submitted_iso}#{code}"
+
+
+def counter_pk(agency_code: str, yymmdd: str) -> str:
+    return f"COUNTER#{agency_code}#{yymmdd}"
+
+
+COUNTER_SK = "COUNTER"
+
+
+def upload_pk(upload_id: str) -> str:
+    return f"UPLOAD#{upload_id}"
+
+
+class GSI1(GlobalSecondaryIndex["TableItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class GSI2(GlobalSecondaryIndex["TableItem"]):
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(range_key=True, attr_name="GSI2SK")
+
+
+class TableItem(Model):
+    class Meta:
+        table_name = "unbound"  # set by bind_table() from settings
+        region = "ap-southeast-1"
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+    kind = DiscriminatorAttribute(attr_name="kind")
+    gsi1pk = UnicodeAttribute(null=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(null=True, attr_name="GSI1SK")
+    gsi2pk = UnicodeAttribute(null=True, attr_name="GSI2PK")
+    gsi2sk = UnicodeAttribute(null=True, attr_name="GSI2SK")
+
+    gsi1 = GSI1()
+    gsi2 = GSI2()
+
+
+class ProcedureItem(TableItem, discriminator="procedure"):
+    code = UnicodeAttribute()
+    tier = UnicodeAttribute()
+    agency_code = UnicodeAttribute()
+    level = NumberAttribute()
+    search_text = UnicodeAttribute()  # folded name + code, for diacritics-insensitive q
+    body = JSONAttribute()  # the whole procedure as catalogue.procedure_to_dict gives it
+
+
+class AgencyItem(TableItem, discriminator="agency"):
+    code = UnicodeAttribute()
+    body = JSONAttribute()
+
+
+class DocumentRefMap(MapAttribute[str, Any]):
+    document_id = UnicodeAttribute()
+    upload_id = UnicodeAttribute()
+
+
+class DossierItem(TableItem, discriminator="dossier"):
+    code = UnicodeAttribute()
+    procedure_code = UnicodeAttribute()
+    procedure_name = UnicodeAttribute()
+    agency_code = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    applicant = JSONAttribute()
+    form = JSONAttribute()
+    documents = ListAttribute(of=DocumentRefMap)
+    status = NumberAttribute()
+    submitted_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute(null=True)
+    due_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    fee_vnd = NumberAttribute()
+    fee_status = UnicodeAttribute()
+    version = VersionAttribute()
+
+
+class LogItem(TableItem, discriminator="log"):
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    from_status = NumberAttribute(null=True)
+    to_status = NumberAttribute()
+    note = UnicodeAttribute(default="")
+
+
+class CounterItem(TableItem, discriminator="counter"):
+    last_sequence = NumberAttribute()
+
+
+class UploadItem(TableItem, discriminator="upload"):
+    upload_id = UnicodeAttribute()
+    owner = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    s3_key = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    attached = BooleanAttribute(default=False)
+    dossier_code = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB TTL for never-attached uploads
+
+
+ALL_MODELS: tuple[type[TableItem], ...] = (
+    TableItem, ProcedureItem, AgencyItem, DossierItem, LogItem, CounterItem, UploadItem,
+)
+
+
+def bind_table(table_name: str, region: str) -> None:
+    """Points every model at the deployment's table (names are known only at run time)."""
+    if TableItem.Meta.table_name == table_name and TableItem.Meta.region == region:
+        return
+    TableItem.Meta.table_name = table_name
+    TableItem.Meta.region = region
+    for model in ALL_MODELS:
+        # PynamoDB caches a connection per class, bound to the old table.
+        model._connection = None

@@ -1,0 +1,394 @@
+"""Repositories over the single table: domain objects in, domain objects out.
+
+See ``chalicelib/store/models.py`` for the keys and the access patterns.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.catalogue import (
+    Agency,
+    Catalogue,
+    Procedure,
+    agency_from_dict,
+    agency_to_dict,
+    procedure_from_dict,
+    procedure_to_dict,
+)
+from chalicelib.domain.dossiers import Dossier, DocumentRef, LogEntry
+from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.text import fold
+from chalicelib.domain.uploads import Upload
+from chalicelib.domain.workflow import DossierStatus
+from chalicelib.store import models as m
+
+# DynamoDB allows 100 items in one transaction; a catalogue load is all-or-nothing.
+MAX_TRANSACTION_ITEMS = 100
+
+
+class StoreError(RuntimeError):
+    """The table could not do what was asked (not the caller's fault)."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def _encode_cursor(key: dict[str, Any] | None) -> str | None:
+    if not key:
+        return None
+    raw = json.dumps(key, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, *, partition_attr: str, partition: str) -> dict[str, Any] | None:
+    """Reads a cursor back, refusing one that points into another partition (another owner's list)."""
+    if not cursor:
+        return None
+    invalid = InvalidInput("Con trỏ phân trang không hợp lệ / Invalid cursor", code="invalid_cursor",
+                           field="cursor")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid from None
+    if not isinstance(key, dict) or len(key) > 6:
+        raise invalid
+    for name, value in key.items():
+        if not (isinstance(name, str) and isinstance(value, dict) and set(value) == {"S"}
+                and isinstance(value["S"], str)):
+            raise invalid
+    if key.get(partition_attr, {}).get("S") != partition:
+        raise invalid
+    return key
+
+
+def _gsi1_key(item: m.TableItem) -> dict[str, Any]:
+    return {"PK": {"S": item.pk}, "SK": {"S": item.sk},
+            "GSI1PK": {"S": item.gsi1pk}, "GSI1SK": {"S": item.gsi1sk}}
+
+
+def _take_page(results: Iterable[m.TableItem], limit: int) -> Page[m.TableItem]:
+    """Up to ``limit`` items, and a cursor only if at least one more item exists."""
+    items: list[m.TableItem] = []
+    for item in results:
+        if len(items) == limit:
+            return Page(items, _encode_cursor(_gsi1_key(items[-1])))
+        items.append(item)
+    return Page(items, None)
+
+
+def _log_item(code: str, entry: LogEntry, sequence: int) -> m.LogItem:
+    return m.LogItem(
+        m.dossier_pk(code),
+        m.log_sk(entry.at.isoformat(), sequence),
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        from_status=int(entry.from_status) if entry.from_status is not None else None,
+        to_status=int(entry.to_status),
+        note=entry.note,
+    )
+
+
+def _log_entry(item: m.LogItem) -> LogEntry:
+    return LogEntry(
+        at=item.at,
+        actor=item.actor,
+        action=item.action,
+        from_status=DossierStatus(int(item.from_status)) if item.from_status is not None else None,
+        to_status=DossierStatus(int(item.to_status)),
+        note=item.note or "",
+    )
+
+
+def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier:
+    return Dossier(
+        code=item.code,
+        procedure_code=item.procedure_code,
+        procedure_name=item.procedure_name,
+        agency_code=item.agency_code,
+        owner=item.owner,
+        applicant=dict(item.applicant),
+        form=dict(item.form),
+        documents=tuple(DocumentRef(d.document_id, d.upload_id) for d in item.documents),
+        status=DossierStatus(int(item.status)),
+        submitted_at=item.submitted_at,
+        received_at=item.received_at,
+        due_at=item.due_at,
+        updated_at=item.updated_at,
+        fee_vnd=int(item.fee_vnd),
+        fee_status=item.fee_status,
+        version=int(item.version or 0),
+        history=history,
+    )
+
+
+def _upload(item: m.UploadItem) -> Upload:
+    return Upload(
+        upload_id=item.upload_id,
+        owner=item.owner,
+        filename=item.filename,
+        content_type=item.content_type,
+        size=int(item.size),
+        s3_key=item.s3_key,
+        created_at=item.created_at,
+        attached=bool(item.attached),
+        dossier_code=item.dossier_code,
+    )
+
+
+class Store:
+    def __init__(self, table_name: str, region: str) -> None:
+        self._table_name = table_name
+        self._region = region
+        self.bind()
+
+    def bind(self) -> None:
+        """Points the models at this store's table (a no-op unless another store was used)."""
+        m.bind_table(self._table_name, self._region)
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=Connection(region=self._region))
+
+    # --- catalogue (patterns 1-4) -------------------------------------------------
+
+    def put_catalogue(self, catalogue: Catalogue) -> None:
+        """Writes the whole catalogue in one transaction: all of it or none of it."""
+        items: list[m.TableItem] = []
+        for agency in catalogue.agencies:
+            items.append(m.AgencyItem(
+                m.agency_pk(agency.code), m.META, code=agency.code, body=agency_to_dict(agency),
+                gsi1pk=m.CATALOGUE_AGENCIES, gsi1sk=agency.code,
+            ))
+        for procedure in catalogue.procedures:
+            items.append(m.ProcedureItem(
+                m.procedure_pk(procedure.code), m.META,
+                code=procedure.code, tier=procedure.tier, agency_code=procedure.agency_code,
+                level=procedure.level,
+                search_text=fold(f"{procedure.code} {procedure.name} {procedure.name_en} {procedure.field}"),
+                body=procedure_to_dict(procedure),
+                gsi1pk=m.CATALOGUE_PROCEDURES, gsi1sk=procedure.code,
+            ))
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            # Not yet needed by the demo provinces; a versioned load comes with the ops importer.
+            raise StoreError(f"catalogue of {len(items)} items exceeds one transaction ({MAX_TRANSACTION_ITEMS})")
+        with self._transaction() as transaction:
+            for item in items:
+                transaction.save(item)
+
+    def get_procedure(self, code: str) -> Procedure | None:
+        try:
+            item = m.ProcedureItem.get(m.procedure_pk(code), m.META)
+        except DoesNotExist:
+            return None
+        return procedure_from_dict(item.body)
+
+    def list_procedures(
+        self,
+        *,
+        level: int | None = None,
+        tier: str | None = None,
+        agency_code: str | None = None,
+        query: str | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+    ) -> Page[Procedure]:
+        condition = None
+        for clause in (
+            m.ProcedureItem.level == level if level is not None else None,
+            m.ProcedureItem.tier == tier if tier else None,
+            m.ProcedureItem.agency_code == agency_code if agency_code else None,
+            m.ProcedureItem.search_text.contains(fold(query)) if query and fold(query) else None,
+        ):
+            if clause is not None:
+                condition = clause if condition is None else condition & clause
+        start = _decode_cursor(cursor, partition_attr="GSI1PK", partition=m.CATALOGUE_PROCEDURES)
+        # PynamoDB keeps reading filtered pages until enough items match.
+        results = m.TableItem.gsi1.query(
+            m.CATALOGUE_PROCEDURES, filter_condition=condition, last_evaluated_key=start,
+            page_size=max(limit, 50),
+        )
+        page = _take_page(results, limit)
+        return Page([procedure_from_dict(item.body) for item in page.items
+                     if isinstance(item, m.ProcedureItem)], page.next_cursor)
+
+    def list_agencies(self) -> list[Agency]:
+        return [agency_from_dict(item.body) for item in m.TableItem.gsi1.query(m.CATALOGUE_AGENCIES)
+                if isinstance(item, m.AgencyItem)]
+
+    def get_agency(self, code: str) -> Agency | None:
+        try:
+            item = m.AgencyItem.get(m.agency_pk(code), m.META)
+        except DoesNotExist:
+            return None
+        return agency_from_dict(item.body)
+
+    # --- uploads (pattern 9) ------------------------------------------------------
+
+    def put_upload(self, upload: Upload, *, expires_at: int) -> None:
+        m.UploadItem(
+            m.upload_pk(upload.upload_id), m.META,
+            upload_id=upload.upload_id, owner=upload.owner, filename=upload.filename,
+            content_type=upload.content_type, size=upload.size, s3_key=upload.s3_key,
+            created_at=upload.created_at, attached=False, expires_at=expires_at,
+        ).save(condition=m.UploadItem.pk.does_not_exist())
+
+    def get_upload(self, upload_id: str) -> Upload | None:
+        try:
+            return _upload(m.UploadItem.get(m.upload_pk(upload_id), m.META, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    # --- dossiers (patterns 5, 6, 7, 8) --------------------------------------------
+
+    def create_dossier(
+        self,
+        draft: Dossier,
+        first_entry: LogEntry,
+        *,
+        make_code: Callable[[int], str],
+        counter_key: tuple[str, str],
+        max_attempts: int = 60,
+    ) -> Dossier:
+        """Numbers and stores a new dossier in one transaction.
+
+        The day's counter is read, then bumped with a condition on the value read, in
+        the same transaction that writes the dossier, its first log entry and marks
+        its uploads attached. Concurrent submissions to the same agency on the same day
+        retry on the counter's condition, so numbers are unique and gap-free.
+        """
+        counter_pk = m.counter_pk(*counter_key)
+        for attempt in range(max_attempts):
+            try:
+                counter = m.CounterItem.get(counter_pk, m.COUNTER_SK, consistent_read=True)
+                current = int(counter.last_sequence)
+            except DoesNotExist:
+                counter = None
+                current = 0
+            sequence = current + 1
+            code = make_code(sequence)
+            dossier = replace(draft, code=code, version=1)
+            try:
+                with self._transaction() as transaction:
+                    if counter is None:
+                        transaction.save(
+                            m.CounterItem(counter_pk, m.COUNTER_SK, last_sequence=sequence),
+                            condition=m.CounterItem.pk.does_not_exist(),
+                        )
+                    else:
+                        transaction.update(
+                            counter,
+                            actions=[m.CounterItem.last_sequence.set(sequence)],
+                            condition=m.CounterItem.last_sequence == current,
+                            add_version_condition=False,
+                        )
+                    transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
+                    transaction.save(_log_item(code, first_entry, 0))
+                    for ref in dossier.documents:
+                        transaction.update(
+                            m.UploadItem(m.upload_pk(ref.upload_id), m.META),
+                            actions=[
+                                m.UploadItem.attached.set(True),
+                                m.UploadItem.dossier_code.set(code),
+                                m.UploadItem.expires_at.remove(),
+                            ],
+                            condition=(m.UploadItem.pk.exists() & (m.UploadItem.attached == False)  # noqa: E712
+                                       & (m.UploadItem.owner == dossier.owner)),
+                            add_version_condition=False,
+                        )
+            except TransactWriteError as error:
+                reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+                upload_reasons = reasons[3:]
+                if any(reason == "ConditionalCheckFailed" for reason in upload_reasons):
+                    raise Conflict(
+                        "Tệp đính kèm đã được dùng cho hồ sơ khác / An upload is already attached to a dossier",
+                        code="upload_already_used",
+                    ) from None
+                if reasons[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
+                    # Someone else took this number first: read the counter again.
+                    time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
+                    continue
+                raise StoreError(f"could not store dossier: {reasons or error}") from error
+            return replace(dossier, history=(first_entry,))
+        raise Conflict("Hệ thống đang bận, vui lòng thử lại / Too many concurrent submissions, retry",
+                       code="busy")
+
+    @staticmethod
+    def _dossier_item(dossier: Dossier) -> m.DossierItem:
+        submitted = dossier.submitted_at.isoformat()
+        item = m.DossierItem(
+            m.dossier_pk(dossier.code), m.META,
+            code=dossier.code, procedure_code=dossier.procedure_code, procedure_name=dossier.procedure_name,
+            agency_code=dossier.agency_code, owner=dossier.owner, applicant=dossier.applicant,
+            form=dossier.form,
+            documents=[m.DocumentRefMap(document_id=d.document_id, upload_id=d.upload_id)
+                       for d in dossier.documents],
+            status=int(dossier.status), submitted_at=dossier.submitted_at, received_at=dossier.received_at,
+            due_at=dossier.due_at, updated_at=dossier.updated_at, fee_vnd=dossier.fee_vnd,
+            fee_status=dossier.fee_status,
+            gsi1pk=m.owner_pk(dossier.owner), gsi1sk=m.submitted_sk(submitted, dossier.code),
+            gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
+        )
+        return item
+
+    def get_dossier(self, code: str) -> Dossier | None:
+        """The dossier and its whole progress log, in one query on its partition."""
+        dossier_item: m.DossierItem | None = None
+        history: list[LogEntry] = []
+        for item in m.TableItem.query(m.dossier_pk(code), consistent_read=True):
+            if isinstance(item, m.DossierItem):
+                dossier_item = item
+            elif isinstance(item, m.LogItem):
+                history.append(_log_entry(item))
+        if dossier_item is None:
+            return None
+        return _dossier(dossier_item, tuple(history))
+
+    def list_dossiers_of(self, owner: str, *, cursor: str | None, limit: int) -> Page[Dossier]:
+        partition = m.owner_pk(owner)
+        start = _decode_cursor(cursor, partition_attr="GSI1PK", partition=partition)
+        results = m.TableItem.gsi1.query(partition, scan_index_forward=False, last_evaluated_key=start,
+                                          page_size=limit + 1)
+        page = _take_page(results, limit)
+        return Page([_dossier(item) for item in page.items if isinstance(item, m.DossierItem)],
+                    page.next_cursor)
+
+    def apply_change(self, dossier: Dossier, entry: LogEntry, **changes: Any) -> Dossier:
+        """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read."""
+        updated = replace(dossier, status=entry.to_status, updated_at=entry.at, **changes)
+        item = self._dossier_item(updated)
+        item.version = dossier.version
+        try:
+            with self._transaction() as transaction:
+                # The version attribute adds "version = <read version>" to the condition.
+                transaction.save(item)
+                transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise Conflict("Hồ sơ vừa được cập nhật, vui lòng thử lại / The dossier changed meanwhile",
+                               code="concurrent_update") from None
+            raise StoreError(f"could not update dossier: {reasons or error}") from error
+        except (PutError, UpdateError) as error:  # pragma: no cover - only outside transactions
+            raise StoreError(str(error)) from error
+        return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry))
+

@@ -1,0 +1,101 @@
+"""``create_*`` factories for domain objects and request bodies (GOV.UK Notify style)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from chalicelib.domain.catalogue import Catalogue, parse_catalogue
+
+DESK = "000.00.21.H38"
+JUSTICE = "000.00.05.H38"
+COMMUNE = "000.01.10.H38"
+
+SAMPLE_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["purpose", "birth_date"],
+    "properties": {
+        "purpose": {"type": "string", "title": "Mục đích", "minLength": 3, "maxLength": 200},
+        "birth_date": {"type": "string", "title": "Ngày sinh", "format": "date"},
+        "copies": {"type": "integer", "title": "Số bản", "minimum": 1, "maximum": 10},
+    },
+}
+
+
+def create_procedure_dict(code: str = "2.000488", *, level: int = 4, fee_vnd: int = 200000,
+                          agency: str = DESK, tier: str = "province", days: float = 10,
+                          name: str = "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam") -> dict[str, Any]:
+    return {
+        "code": code,
+        "name": name,
+        "name_en": "Judicial record certificate",
+        "field": "Lý lịch tư pháp",
+        "tier": tier,
+        "agency_code": agency,
+        "level": level,
+        "fee_vnd": fee_vnd,
+        "processing_days": days,
+        "legal_basis": ["law"],
+        "sources": {"fee_vnd": "law", "processing_days": "law"},
+        "form_schema": copy.deepcopy(SAMPLE_FORM_SCHEMA) if level >= 3 else
+        {"type": "object", "additionalProperties": False, "properties": {}},
+        "required_documents": [
+            {"id": "to_khai", "name": "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp", "required": True},
+            {"id": "uy_quyen", "name": "Văn bản ủy quyền", "required": False},
+        ],
+        "templates": [{"name": "Tờ khai", "file": "to-khai.txt"}] if level >= 2 else [],
+        "route": [
+            {"kind": "reception", "agency_code": agency, "days": 1},
+            {"kind": "processing", "agency_code": JUSTICE, "days": days - 1},
+        ],
+    }
+
+
+def create_catalogue(procedures: list[dict[str, Any]] | None = None) -> Catalogue:
+    if procedures is None:
+        procedures = [
+            create_procedure_dict(),
+            create_procedure_dict("1.001193", level=3, fee_vnd=0, agency=COMMUNE, tier="commune", days=3,
+                                  name="Đăng ký khai sinh"),
+            create_procedure_dict("1.000001", level=2, fee_vnd=0, name="Chứng thực bản sao từ bản chính"),
+            create_procedure_dict("1.000002", level=1, fee_vnd=0, name="Thủ tục chỉ có thông tin"),
+        ]
+    return parse_catalogue(
+        {"code": "lamdong", "name": "Tỉnh Lâm Đồng", "name_en": "Lam Dong Province", "identifier": "H38",
+         "tiers": [{"code": "province", "name": "Cấp tỉnh", "name_en": "Province"},
+                   {"code": "commune", "name": "Cấp xã", "name_en": "Commune"}]},
+        {"agencies": [
+            {"code": DESK, "name": "Trung tâm Phục vụ hành chính công tỉnh Lâm Đồng", "name_en": "Service centre",
+             "tier": "province"},
+            {"code": JUSTICE, "name": "Sở Tư pháp tỉnh Lâm Đồng", "name_en": "Department of Justice",
+             "tier": "province"},
+            {"code": COMMUNE, "name": "UBND phường Xuân Hương - Đà Lạt", "name_en": "Xuan Huong ward",
+             "tier": "commune"},
+        ]},
+        {"sources": {"law": "Luật Lý lịch tư pháp 2009"}, "procedures": procedures},
+    )
+
+
+def create_applicant(**overrides: str) -> dict[str, str]:
+    applicant = {
+        "full_name": "Nguyễn Văn An",
+        "id_number": "068090001234",
+        "phone": "0912345678",
+        "email": "an.nguyen@example.vn",
+        "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt, Lâm Đồng",
+    }
+    applicant.update(overrides)
+    return applicant
+
+
+def create_submission(procedure_code: str = "2.000488", documents: list[dict[str, str]] | None = None,
+                      **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "procedure_code": procedure_code,
+        "applicant": create_applicant(),
+        "form": {"purpose": "Xin việc làm", "birth_date": "1990-05-17"},
+        "documents": documents or [],
+    }
+    body.update(overrides)
+    return body
