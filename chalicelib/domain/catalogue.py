@@ -77,7 +77,8 @@ class Procedure:
     name_en: str = ""
     field: str = ""  # lĩnh vực, e.g. "Hộ tịch"
     legal_basis: tuple[str, ...] = ()
-    sources: dict[str, str] = dataclasses.field(default_factory=dict)  # which legal text each value comes from
+    # which legal text each value comes from
+    sources: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def interagency(self) -> bool:
@@ -144,29 +145,23 @@ class CatalogueError(ValueError):
 
 
 class _Ctx:
-    """Where we are while reading: the file, the procedure code once known, a field prefix."""
+    """Where we are while reading: the file, and the procedure once its code is known."""
 
-    def __init__(self, file: str, procedure_code: str | None = None, prefix: str = "") -> None:
+    def __init__(self, file: str, procedure_code: str | None = None) -> None:
         self.file = file
         self.procedure_code = procedure_code
-        self.prefix = prefix
-
-    def path(self, field: str) -> str:
-        if not self.prefix:
-            return field
-        if not field or field.startswith("["):
-            return self.prefix + field
-        return f"{self.prefix}.{field}"
 
     def error(self, field: str, message: str) -> CatalogueError:
-        return CatalogueError(self.file, self.path(field), message, procedure_code=self.procedure_code)
+        return CatalogueError(self.file, field, message, procedure_code=self.procedure_code)
 
 
 def _type_name(value: object) -> str:
     return type(value).__name__ if value is not None else "null"
 
 
-def _object(ctx: _Ctx, field: str, value: object, required: Iterable[str], optional: Iterable[str] = ()) -> dict[str, Any]:
+def _object(
+    ctx: _Ctx, field: str, value: object, required: Iterable[str], optional: Iterable[str] = ()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ctx.error(field, f"expected an object, got {_type_name(value)}")
     required_keys = tuple(required)
@@ -184,7 +179,9 @@ def _join(field: str, key: str) -> str:
     return f"{field}.{key}" if field else key
 
 
-def _str(ctx: _Ctx, field: str, value: object, *, pattern: re.Pattern[str] | None = None, empty: bool = False) -> str:
+def _str(
+    ctx: _Ctx, field: str, value: object, *, pattern: re.Pattern[str] | None = None, empty: bool = False
+) -> str:
     if not isinstance(value, str):
         raise ctx.error(field, f"expected a string, got {_type_name(value)}")
     if not empty and not value.strip():
@@ -314,9 +311,13 @@ def _read_agencies(raw: object, tiers: tuple[str, ...]) -> tuple[Agency, ...]:
         field = f"agencies[{index}]"
         agency = _read_agency(ctx, field, raw_agency)
         if agency.code in seen:
-            raise ctx.error(f"{field}.code", f"duplicate agency code {agency.code!r} (also agencies[{seen[agency.code]}])")
+            raise ctx.error(
+                f"{field}.code", f"duplicate agency code {agency.code!r} (also agencies[{seen[agency.code]}])"
+            )
         if agency.tier not in tiers:
-            raise ctx.error(f"{field}.tier", f"unknown tier {agency.tier!r}; the province's tiers are {list(tiers)}")
+            raise ctx.error(
+                f"{field}.tier", f"unknown tier {agency.tier!r}; the province's tiers are {list(tiers)}"
+            )
         seen[agency.code] = index
         agencies.append(agency)
     by_code = {agency.code: agency for agency in agencies}
@@ -339,7 +340,12 @@ def _read_agencies(raw: object, tiers: tuple[str, ...]) -> tuple[Agency, ...]:
 
 def agency_to_dict(agency: Agency) -> dict[str, Any]:
     """JSON-shaped dict in the agencies.json shape; optional fields only when set."""
-    data: dict[str, Any] = {"code": agency.code, "name": agency.name, "name_en": agency.name_en, "tier": agency.tier}
+    data: dict[str, Any] = {
+        "code": agency.code,
+        "name": agency.name,
+        "name_en": agency.name_en,
+        "tier": agency.tier,
+    }
     if agency.parent_code is not None:
         data["parent_code"] = agency.parent_code
     if agency.webhook_url is not None:
@@ -378,7 +384,9 @@ def _read_form_schema(ctx: _Ctx, raw: object, level: int) -> dict[str, Any]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         where = "".join(f"[{part!r}]" if isinstance(part, int) else f".{part}" for part in exc.path)
-        raise ctx.error(f"form_schema{where}", f"not a valid JSON Schema (draft 2020-12): {exc.message}") from None
+        raise ctx.error(
+            f"form_schema{where}", f"not a valid JSON Schema (draft 2020-12): {exc.message}"
+        ) from None
     if schema.get("type") != "object":
         raise ctx.error("form_schema.type", 'must be "object"')
     if schema.get("additionalProperties") is not False:
@@ -391,7 +399,8 @@ def _read_form_schema(ctx: _Ctx, raw: object, level: int) -> dict[str, Any]:
             raise ctx.error(f"form_schema.properties.{name}", "field names are snake_case identifiers")
         if name in APPLICANT_FIELDS:
             raise ctx.error(
-                f"form_schema.properties.{name}", "the applicant's identity belongs to the common applicant block"
+                f"form_schema.properties.{name}",
+                "the applicant's identity belongs to the common applicant block",
             )
     for index, name in enumerate(schema.get("required", [])):
         if name not in properties:
@@ -450,7 +459,9 @@ def _read_route(ctx: _Ctx, raw: object) -> tuple[RouteStep, ...]:
         data = _object(ctx, field, raw_step, ("kind", "agency_code", "days"), ("parallel",))
         kind = _str(ctx, f"{field}.kind", data["kind"])
         if kind not in _STEP_KINDS:
-            raise ctx.error(f"{field}.kind", f"unknown step kind {kind!r}; expected one of {list(_STEP_KINDS)}")
+            raise ctx.error(
+                f"{field}.kind", f"unknown step kind {kind!r}; expected one of {list(_STEP_KINDS)}"
+            )
         agency_code = _str(ctx, f"{field}.agency_code", data["agency_code"], pattern=_CODE_RE)
         days = _positive_days(ctx, f"{field}.days", data["days"])
         branches: list[ParallelBranch] = []
@@ -459,7 +470,9 @@ def _read_route(ctx: _Ctx, raw: object) -> tuple[RouteStep, ...]:
             branch_field = f"{field}.parallel[{branch_index}]"
             branch_data = _object(ctx, branch_field, raw_branch, ("agency_code", "days"))
             branch = ParallelBranch(
-                agency_code=_str(ctx, f"{branch_field}.agency_code", branch_data["agency_code"], pattern=_CODE_RE),
+                agency_code=_str(
+                    ctx, f"{branch_field}.agency_code", branch_data["agency_code"], pattern=_CODE_RE
+                ),
                 days=_positive_days(ctx, f"{branch_field}.days", branch_data["days"]),
             )
             if branch.agency_code in branch_agencies:
@@ -471,7 +484,9 @@ def _read_route(ctx: _Ctx, raw: object) -> tuple[RouteStep, ...]:
             branches.append(branch)
         if kind == "reception" and branches:
             raise ctx.error(f"{field}.parallel", "a reception step has no parallel branches")
-        steps.append(RouteStep(kind=cast(StepKind, kind), agency_code=agency_code, days=days, parallel=tuple(branches)))
+        steps.append(
+            RouteStep(kind=cast(StepKind, kind), agency_code=agency_code, days=days, parallel=tuple(branches))
+        )
     return tuple(steps)
 
 
@@ -485,9 +500,13 @@ def route_days(route: Iterable[RouteStep]) -> float:
 
 def _read_procedure(ctx: _Ctx, field: str, raw: object) -> Procedure:
     """Shape, types and the rules a procedure must satisfy on its own (no cross-references)."""
+    # Once the code is known, errors name the procedure and fields are relative to it;
+    # until then (no usable code) they point at the procedure's place in the file.
+    peeked = raw.get("code") if isinstance(raw, dict) else None
+    if isinstance(peeked, str) and _CODE_RE.fullmatch(peeked):
+        ctx, field = _Ctx(ctx.file, procedure_code=peeked), ""
     data = _object(ctx, field, raw, _PROCEDURE_REQUIRED, _PROCEDURE_OPTIONAL)
     code = _str(ctx, _join(field, "code"), data["code"], pattern=_CODE_RE)
-    # From here on errors name the procedure, and fields are relative to it.
     ctx = _Ctx(ctx.file, procedure_code=code)
     level = _int(ctx, "level", data["level"])
     if not 1 <= level <= 4:
@@ -578,14 +597,17 @@ def _check_procedure_references(
         for branch_index, branch in enumerate(step.parallel):
             if branch.agency_code not in agencies:
                 raise ctx.error(
-                    f"route[{index}].parallel[{branch_index}].agency_code", f"unknown agency {branch.agency_code!r}"
+                    f"route[{index}].parallel[{branch_index}].agency_code",
+                    f"unknown agency {branch.agency_code!r}",
                 )
     for index, source_id in enumerate(procedure.legal_basis):
         if source_id not in source_ids:
             raise ctx.error(f"legal_basis[{index}]", f"unknown source {source_id!r}")
     for key in _REQUIRED_SOURCED_VALUES:
         if key not in procedure.sources:
-            raise ctx.error(f"sources.{key}", "missing: name the legal text (or the assumption) this value comes from")
+            raise ctx.error(
+                f"sources.{key}", "missing: name the legal text (or the assumption) this value comes from"
+            )
     for key, source_id in procedure.sources.items():
         if source_id not in source_ids:
             raise ctx.error(f"sources.{key}", f"unknown source {source_id!r}")
@@ -631,7 +653,9 @@ def procedure_to_dict(procedure: Procedure) -> dict[str, Any]:
                 "kind": step.kind,
                 "agency_code": step.agency_code,
                 "days": step.days,
-                "parallel": [{"agency_code": branch.agency_code, "days": branch.days} for branch in step.parallel],
+                "parallel": [
+                    {"agency_code": branch.agency_code, "days": branch.days} for branch in step.parallel
+                ],
             }
             for step in procedure.route
         ],
@@ -691,7 +715,9 @@ def parse_catalogue(
         procedure_list.append(procedure)
     if not procedure_list:
         raise ctx.error("procedures", "at least one procedure is required")
-    return Catalogue(province=province_code, tiers=tiers, agencies=agency_list, procedures=tuple(procedure_list))
+    return Catalogue(
+        province=province_code, tiers=tiers, agencies=agency_list, procedures=tuple(procedure_list)
+    )
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
