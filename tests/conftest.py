@@ -40,7 +40,9 @@ def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, st
     from moto import mock_aws
 
     from tools.aws_resources import create_resources
+    from tools.moto_patches import serialize_dynamodb
 
+    serialize_dynamodb()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         outputs = create_resources(ROOT / "infra" / "template.json", province=PROVINCE, endpoint_url=None,
                                    region=REGION)

@@ -88,6 +88,20 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
 }
 
 
+WITHDRAWAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"reason": {"type": "string", "title": "Lý do", "maxLength": 500}},
+}
+
+
+def parse_withdrawal(body: Mapping[str, Any]) -> str | None:
+    """The citizen's optional reason for withdrawing."""
+    validate_against(WITHDRAWAL_SCHEMA, body, prefix="")
+    reason = body.get("reason")
+    return str(reason).strip() or None if reason is not None else None
+
+
 @dataclass(frozen=True)
 class DocumentRef:
     document_id: str

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.dossiers import parse_withdrawal
 from chalicelib.handlers import presenters
 from chalicelib.handlers.http import (
     api_route,
@@ -62,15 +62,7 @@ def withdraw_dossier(code: str) -> dict[str, Any]:
     request = bp.current_request
     citizen = current_citizen(request)
     query_params(request, set())
-    body = json_body(request, required=False)
-    unknown = sorted(set(body) - {"reason"})
-    if unknown:
-        raise InvalidInput(f"Trường không được chấp nhận / Unknown field: {unknown[0]}",
-                           code="unknown_field", field=unknown[0])
-    reason = body.get("reason")
-    if reason is not None and (not isinstance(reason, str) or len(reason) > 500):
-        raise InvalidInput("Lý do phải là chuỗi tối đa 500 ký tự / reason must be a string of at most 500 "
-                           "characters", code="validation_failed", field="reason")
+    reason = parse_withdrawal(json_body(request, required=False))
     return presenters.dossier_detail(dossiers.withdraw_dossier(citizen.sub, code, reason))
 
 
