@@ -244,7 +244,7 @@ def test_forged_and_expired_tokens_get_401(api: Any, sample_catalogue: None, tok
     forged_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(claims, forged_key, algorithm="RS256", headers={"kid": header["kid"]})
     expired_claims = {**claims, "exp": 1_600_000_000, "iat": 1_599_999_000}
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     wrong_audience = jwt.encode({**claims, "aud": "another-client"}, forged_key, algorithm="RS256",
                                 headers={"kid": header["kid"]})
     for token, expected in ((forged, "invalid_token"), (unsigned, "invalid_token"),

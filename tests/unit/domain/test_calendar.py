@@ -308,7 +308,7 @@ def test_default_calendar_is_cached() -> None:
 def test_invalid_json_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "broken.json"
     bad.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ValueError, match="broken.json"):
+    with pytest.raises(ValueError, match=r"broken\.json"):
         load_working_calendar(extra=[bad])
 
 
@@ -363,7 +363,7 @@ def test_conflict_between_files_rejected(tmp_path: Path) -> None:
 
 
 def test_missing_file_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="missing.json"):
+    with pytest.raises(ValueError, match=r"missing\.json"):
         load_working_calendar(path=tmp_path / "missing.json")
 
 

@@ -1,0 +1,113 @@
+"""The local stack (``python -m tools.local_stack run``) in a subprocess, on free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 90.0
+STOP_TIMEOUT = 30.0
+
+
+class StackProcess:
+    """One ``tools.local_stack run`` with all ports 0 and its own state directory."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.stack_path = state_dir / "stack.json"
+        self.pid_path = state_dir / "run.pid"
+        self.log_path = state_dir.parent / f"{state_dir.name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def command(state_dir: Path, *, aws_port: int = 0, api_port: int = 0, web_port: int = 0) -> list[str]:
+        return [sys.executable, "-m", "tools.local_stack", "run", "--state-dir", str(state_dir),
+                "--aws-port", str(aws_port), "--api-port", str(api_port), "--web-port", str(web_port)]
+
+    @staticmethod
+    def environment() -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(("AWS_", "MOTCUA_", "MOTO_"))}
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start(self) -> dict[str, Any]:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(self.command(self.state_dir), cwd=ROOT, env=self.environment(),
+                                            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the local stack exited with status {self.process.returncode} before it was "
+                            f"ready:\n{self.output()}", pytrace=False)
+            if self.stack_path.exists():
+                data: dict[str, Any] = json.loads(self.stack_path.read_text(encoding="utf-8"))
+                return data
+            time.sleep(0.2)
+        self.stop()
+        pytest.fail(f"the local stack did not write {self.stack_path} within {STARTUP_TIMEOUT:.0f} s:\n"
+                    f"{self.output()}", pytrace=False)
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        """Signal the stack, wait for it to clean up, kill it if it does not; its exit status."""
+        process = self.process
+        if process is None:
+            return 0
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        return process.returncode
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+@pytest.fixture(scope="session")
+def local_stack_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    stack = StackProcess(tmp_path_factory.mktemp("local-stack") / "state")
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def local_stack(local_stack_process: StackProcess) -> dict[str, Any]:
+    """The parsed ``stack.json`` of a running local stack (shared by the session's e2e tests)."""
+    data: dict[str, Any] = json.loads(local_stack_process.stack_path.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture
+def start_stack(tmp_path: Path) -> Iterator[Callable[[], StackProcess]]:
+    """Starts a private stack for tests that stop it themselves; stopped at the end in any case."""
+    started: list[StackProcess] = []
+
+    def start() -> StackProcess:
+        stack = StackProcess(tmp_path / f"state-{len(started)}")
+        started.append(stack)
+        stack.start()
+        return stack
+
+    yield start
+    for stack in started:
+        stack.stop()

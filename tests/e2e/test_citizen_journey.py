@@ -1,0 +1,153 @@
+"""A citizen's journey over HTTP against the real local stack, as the web front drives it:
+sign in through Cognito, browse, upload straight to S3, submit, follow, withdraw."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
+
+TIMEOUT = 15
+
+
+def sign_in(stack: dict[str, Any], username: str, password: str) -> str:
+    cognito = boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    result = cognito.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                                   AuthParameters={"USERNAME": username, "PASSWORD": password})
+    token: str = result["AuthenticationResult"]["IdToken"]
+    return token
+
+
+def create_other_citizen(stack: dict[str, Any]) -> str:
+    cognito = boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    email = f"other-{uuid.uuid4().hex[:8]}@example.vn"
+    pool = stack["cognito"]["user_pool_id"]
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password="Other-Citizen-2026", Permanent=True)
+    return sign_in(stack, email, "Other-Citizen-2026")
+
+
+@pytest.fixture(scope="module")
+def sample_token(local_stack: dict[str, Any]) -> str:
+    demo = local_stack["demo_citizen"]
+    return sign_in(local_stack, demo["username"], demo["password"])
+
+
+def api(stack: dict[str, Any], method: str, path: str, token: str | None = None,
+        headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+    sent = dict(headers or {})
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    return requests.request(method, f"{stack['api_url']}{path}", headers=sent, timeout=TIMEOUT, **kwargs)
+
+
+def upload(stack: dict[str, Any], token: str, content: bytes, filename: str) -> str:
+    ticket = api(stack, "POST", "/uploads", token,
+                 json={"filename": filename, "content_type": "application/pdf", "size": len(content)})
+    assert ticket.status_code == 201, ticket.text
+    data = ticket.json()
+    posted = requests.post(data["url"], data=data["fields"], files={"file": (filename, content)}, timeout=TIMEOUT)
+    assert posted.status_code in (200, 201, 204), posted.text
+    return str(data["upload_id"])
+
+
+def test_citizen_submits_follows_and_withdraws_a_birth_registration(local_stack: dict[str, Any],
+                                                                   sample_token: str) -> None:
+    # Browse without signing in, with and without diacritics.
+    found = api(local_stack, "GET", "/procedures", params={"q": "dang ky khai sinh", "tier": "commune"})
+    assert found.status_code == 200
+    assert "1.001193" in [item["code"] for item in found.json()["items"]]
+    detail = api(local_stack, "GET", "/procedures/1.001193").json()
+    assert detail["level"] == 4 and detail["online_submission"] is True
+    template = requests.get(detail["templates"][0]["url"], timeout=TIMEOUT)
+    assert template.status_code == 200 and "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in template.content.decode("utf-8")
+
+    # Upload every required document straight to S3, then submit.
+    documents = [
+        {"document_id": doc["id"], "upload_id": upload(local_stack, sample_token, f"%PDF {doc['id']}".encode(),
+                                                       f"{doc['id']}.pdf")}
+        for doc in detail["required_documents"] if doc["required"]
+    ]
+    submission = {
+        "procedure_code": "1.001193",
+        "applicant": {"full_name": "Nguyễn Văn An", "id_number": "068090001234", "phone": "0912345678",
+                      "email": "demo.citizen@example.vn", "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt"},
+        "form": {"child_full_name": "Nguyễn Thị Bình", "child_gender": "Nữ", "date_of_birth": "2026-11-20",
+                 "place_of_birth": "Bệnh viện Đa khoa tỉnh Lâm Đồng", "ethnicity": "Kinh",
+                 "nationality": "Việt Nam", "mother_full_name": "Trần Thị Cúc", "relationship_to_child": "Cha"},
+        "documents": documents,
+    }
+    submitted = api(local_stack, "POST", "/dossiers", sample_token, json=submission)
+    assert submitted.status_code == 201, submitted.text
+    receipt = submitted.json()
+    code = receipt["code"]
+    assert code.startswith(f"{detail['agency_code']}-")
+    assert receipt["status_code"] == 1 and receipt["due_at"] > receipt["submitted_at"]
+
+    # Anyone follows it by code, without personal data.
+    tracked = api(local_stack, "GET", f"/track/{code}")
+    assert tracked.status_code == 200
+    assert tracked.json()["status_code"] == 1
+    assert "068090001234" not in tracked.text and "Nguyễn Văn An" not in tracked.text
+
+    # The owner sees it in their list and in full; someone else does not.
+    mine = api(local_stack, "GET", "/dossiers", sample_token).json()["items"]
+    assert code in [item["code"] for item in mine]
+    full = api(local_stack, "GET", f"/dossiers/{code}", sample_token).json()
+    assert full["form"]["child_full_name"] == "Nguyễn Thị Bình"
+    assert [entry["status_code"] for entry in full["history"]] == [1]
+    other = create_other_citizen(local_stack)
+    assert api(local_stack, "GET", f"/dossiers/{code}", other).status_code == 404
+    assert api(local_stack, "GET", f"/dossiers/{code}").status_code == 401
+
+    # The same uploads cannot be reused; the owner withdraws.
+    reused = api(local_stack, "POST", "/dossiers", sample_token, json=submission)
+    assert reused.status_code == 422
+    withdrawn = api(local_stack, "POST", f"/dossiers/{code}/withdraw", sample_token, json={"reason": "Nộp nhầm"})
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 7
+
+
+def test_errors_over_http_are_4xx_in_the_contract_shape(local_stack: dict[str, Any], sample_token: str) -> None:
+    cases = [
+        api(local_stack, "POST", "/dossiers", sample_token, data=b"{not json",
+            headers={"Content-Type": "application/json"}),
+        api(local_stack, "POST", "/dossiers", sample_token, json={"procedure_code": "1.001193", "status": 9}),
+        api(local_stack, "POST", "/dossiers", None, json={}),
+        api(local_stack, "GET", "/procedures", params={"level": "9"}),
+        api(local_stack, "GET", "/procedures/khong-co"),
+        api(local_stack, "DELETE", "/procedures"),
+    ]
+    for response in cases:
+        assert 400 <= response.status_code < 500, response.text
+        error = response.json()["error"]
+        assert error["code"] and error["message"]
+    # chalice local answers unknown routes as API Gateway does (403); in AWS a gateway
+    # response maps it to the same error shape.
+    unknown = api(local_stack, "GET", "/no/such/route")
+    assert 400 <= unknown.status_code < 500
+
+
+def test_token_command_signs_the_demo_citizen_in(local_stack_process: Any, local_stack: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT, StackProcess
+
+    printed = subprocess.run([sys.executable, "-m", "tools.local_stack", "token", "--state-dir",
+                              str(local_stack_process.state_dir)], cwd=ROOT, env=StackProcess.environment(),
+                             capture_output=True, text=True, timeout=60, check=True)
+    token = printed.stdout.strip()
+    assert api(local_stack, "GET", "/dossiers", token).status_code == 200
+    missing = subprocess.run([sys.executable, "-m", "tools.local_stack", "token", "--state-dir",
+                              str(local_stack_process.state_dir / "nowhere")], cwd=ROOT,
+                             env=StackProcess.environment(), capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1 and "make run" in missing.stderr
