@@ -3,11 +3,11 @@
 from chalice import Chalice
 
 from chalicelib.handlers import catalogue, dossiers, openapi
-from chalicelib.handlers.http import install_error_shape
+from chalicelib.handlers.http import install_middleware
 
 app = Chalice(app_name="motcua", configure_logs=False)
 app.api.cors = True
-install_error_shape(app)
+install_middleware(app)
 app.register_blueprint(catalogue.bp)
 app.register_blueprint(dossiers.bp)
 app.register_blueprint(openapi.bp)

@@ -14,17 +14,19 @@ from chalicelib.domain.forms import FieldError, ValidationFailed, validate_again
 from chalicelib.domain.workflow import DossierStatus
 
 # Circular 01/2018/TT-VPCP art. 19: <receiving agency id>-<YYMMDD>-<sequence of the day>.
-DOSSIER_CODE_PATTERN = re.compile(r"^[0-9A-Z.]{1,40}-\d{6}-\d{4,6}$")
+# ASCII digits only, and the whole string (re's \d and $ would let "２６" or a trailing newline in).
+DOSSIER_CODE_PATTERN = re.compile(r"[0-9A-Z.]{1,40}-[0-9]{6}-[0-9]{4,7}")
+MAX_SEQUENCE = 9_999_999
 
 
 def format_dossier_code(agency_code: str, day: date, sequence: int) -> str:
-    if sequence < 1:
-        raise ValueError("sequence numbers start at 1")
+    if not 1 <= sequence <= MAX_SEQUENCE:
+        raise ValueError(f"sequence numbers run from 1 to {MAX_SEQUENCE}")
     return f"{agency_code}-{day:%y%m%d}-{sequence:04d}"
 
 
 def is_dossier_code(text: str) -> bool:
-    return bool(DOSSIER_CODE_PATTERN.match(text))
+    return DOSSIER_CODE_PATTERN.fullmatch(text) is not None
 
 
 # Who may not set what: everything the server decides about a dossier.
@@ -55,8 +57,11 @@ APPLICANT_SCHEMA: dict[str, Any] = {
                       "pattern": r"^[^\d<>{}\[\]\\/@#$%^&*=+|~`]+$"},
         # Citizen identity card (CCCD) numbers have 12 digits since 2016; the old
         # 9-digit ID cards expired at the end of 2024.
-        "id_number": {"type": "string", "title": "Số định danh cá nhân / CCCD", "pattern": r"^\d{12}$"},
-        "phone": {"type": "string", "title": "Số điện thoại", "pattern": r"^(0|\+84)[35789]\d{8}$"},
+        "id_number": {"type": "string", "title": "Số định danh cá nhân / CCCD", "pattern": "^[0-9]{12}$",
+                      "maxLength": 12},
+        # maxLength too: JSON Schema patterns are searched, and "$" also matches before a final newline.
+        "phone": {"type": "string", "title": "Số điện thoại", "pattern": "^(0|\\+84)[35789][0-9]{8}$",
+                  "maxLength": 12},
         "email": {"type": "string", "title": "Thư điện tử", "format": "email", "maxLength": 254},
         "address": {"type": "string", "title": "Địa chỉ", "minLength": 5, "maxLength": 300},
     },

@@ -64,20 +64,23 @@ def _describe(error: ValidationError) -> tuple[list[Any], str]:
     """Where the error is and what to tell the citizen, Vietnamese first."""
     path = list(error.absolute_path)
     validator = error.validator
-    value = error.validator_value
-    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    value: Any = error.validator_value
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    title = schema.get("title")
     if validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         path.append(missing)
         return path, "bắt buộc phải có / required"
     if validator == "additionalProperties":
-        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        extras = sorted(set(instance) - set(schema.get("properties", {})))
         if extras:
             path.append(extras[0])
         return path, "trường không được chấp nhận / unknown field"
     if validator == "type":
-        wanted = value if isinstance(value, str) else "/".join(value)
-        wanted_vi = _TYPES_VI.get(wanted, wanted)
+        wanted_types = [value] if isinstance(value, str) else [str(v) for v in value]
+        wanted = "/".join(wanted_types)
+        wanted_vi = "/".join(_TYPES_VI.get(t, t) for t in wanted_types)
         return path, f"phải là {wanted_vi} / must be of type {wanted}"
     if validator == "minLength":
         return path, f"tối thiểu {value} ký tự / at least {value} characters"

@@ -17,6 +17,7 @@ bp = Blueprint(__name__)
 
 @api_route(bp, "/config", methods=["GET"])
 def get_config() -> dict[str, Any]:
+    query_params(bp.current_request, set())
     settings = get_settings()
     cognito: dict[str, Any] = {
         "region": settings.region,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -51,7 +52,7 @@ def error_response(error: DomainError) -> Response:
         extra["details"] = [{"field": e.field, "message": e.message} for e in error.errors]
     elif isinstance(error, InvalidInput) and error.field:
         extra["details"] = [{"field": error.field, "message": error.message}]
-    headers = dict(JSON_HEADERS)
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="motcua"'
     return Response(body=error_body(error.code, error.message, **extra), status_code=status, headers=headers)
@@ -92,10 +93,24 @@ _CHALICE_CODES = {
 }
 
 
-def install_error_shape(app: Chalice) -> None:
+def install_middleware(app: Chalice) -> None:
+    from aws_lambda_powertools import Logger
+
+    # Only the route and the outcome are logged: bodies, headers and path values can
+    # carry personal data (ID numbers, tokens, dossier codes).
+    access_log = Logger(service="motcua", child=False)
+
     @app.middleware("http")
     def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+        started = time.perf_counter()
         response = get_response(event)
+        context = getattr(event, "context", None) or {}
+        access_log.info("request", extra={
+            "method": getattr(event, "method", ""),
+            "route": context.get("resourcePath", ""),
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        })
         body = response.body
         if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
             code = _CHALICE_CODES.get(str(body["Code"]), "error")
@@ -117,7 +132,9 @@ def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
+        # Lone surrogates ("\ud800") parse but cannot be stored or echoed as UTF-8.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeError, RecursionError):
         raise MalformedRequest("JSON không hợp lệ / Malformed JSON", code="malformed_json") from None
     if not isinstance(body, dict):
         raise MalformedRequest("Nội dung phải là một đối tượng JSON / The body must be a JSON object",
@@ -143,7 +160,9 @@ def int_param(params: Mapping[str, str], name: str, *, minimum: int, maximum: in
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses; the length
+    # bound keeps int() away from numbers too long to convert.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not minimum <= int(raw) <= maximum:
         raise InvalidInput(f"{name} phải là số nguyên từ {minimum} đến {maximum} / "
                            f"{name} must be an integer between {minimum} and {maximum}",
                            code="invalid_parameter", field=name)
@@ -157,7 +176,7 @@ def page_limit(params: Mapping[str, str]) -> int:
 
 
 def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    header = str(request.headers.get("authorization", ""))
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Cần đăng nhập / Sign-in required", code="unauthenticated")

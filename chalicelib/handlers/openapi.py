@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.handlers.http import api_route
+from chalicelib.handlers.http import api_route, query_params
 from chalicelib.handlers.openapi_document import document
 
 bp = Blueprint(__name__)
@@ -14,4 +14,5 @@ bp = Blueprint(__name__)
 
 @api_route(bp, "/openapi.json", methods=["GET"])
 def openapi_json() -> dict[str, Any]:
+    query_params(bp.current_request, set())
     return document()

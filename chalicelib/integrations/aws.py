@@ -14,4 +14,4 @@ def client(service: str, region: str) -> Any:
     # boto3 honours AWS_ENDPOINT_URL, which is how the local stack points at moto.
     config = Config(retries={"mode": "standard", "max_attempts": 3}, signature_version="s3v4") \
         if service == "s3" else Config(retries={"mode": "standard", "max_attempts": 3})
-    return boto3.session.Session().client(service, region_name=region, config=config)
+    return boto3.session.Session().client(service, region_name=region, config=config)  # type: ignore[call-overload]

@@ -12,7 +12,6 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
@@ -28,7 +27,7 @@ from chalicelib.domain.catalogue import (
     procedure_from_dict,
     procedure_to_dict,
 )
-from chalicelib.domain.dossiers import Dossier, DocumentRef, LogEntry
+from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.text import fold
 from chalicelib.domain.uploads import Upload
@@ -340,7 +339,7 @@ class Store:
             code=dossier.code, procedure_code=dossier.procedure_code, procedure_name=dossier.procedure_name,
             agency_code=dossier.agency_code, owner=dossier.owner, applicant=dossier.applicant,
             form=dossier.form,
-            documents=[m.DocumentRefMap(document_id=d.document_id, upload_id=d.upload_id)
+            documents=[m.DocumentRefMap(document_id=d.document_id, upload_id=d.upload_id)  # type: ignore[no-untyped-call]
                        for d in dossier.documents],
             status=int(dossier.status), submitted_at=dossier.submitted_at, received_at=dossier.received_at,
             due_at=dossier.due_at, updated_at=dossier.updated_at, fee_vnd=dossier.fee_vnd,
