@@ -46,12 +46,14 @@ def sample_store(aws: dict[str, str]) -> Store:
 
 
 def test_concurrent_submissions_get_unique_gap_free_codes(sample_store: Store) -> None:
-    agencies = [DESK] * 24 + [COMMUNE] * 16
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    # Kept small: moto copies the whole table for every transaction. The 1,000-dossier
+    # run against the local stack belongs to the hardening suite.
+    agencies = [DESK] * 10 + [COMMUNE] * 6
+    with ThreadPoolExecutor(max_workers=8) as pool:
         dossiers = list(pool.map(lambda agency: submit(sample_store, agency), agencies))
     codes = [d.code for d in dossiers]
-    assert len(set(codes)) == len(codes) == 40
-    for agency, count in ((DESK, 24), (COMMUNE, 16)):
+    assert len(set(codes)) == len(codes) == 16
+    for agency, count in ((DESK, 10), (COMMUNE, 6)):
         expected = {f"{agency}-261126-{n:04d}" for n in range(1, count + 1)}
         assert {c for c in codes if c.startswith(agency)} == expected
     # Every stored dossier is readable with its first log entry.
