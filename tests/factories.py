@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chalicelib.domain.catalogue import Catalogue, parse_catalogue
+from chalicelib.domain.catalogue import Catalogue, Procedure, parse_catalogue, procedure_from_dict
 
 DESK = "000.00.21.H38"
 JUSTICE = "000.00.05.H38"
@@ -97,5 +97,17 @@ def create_submission(procedure_code: str = "2.000488", documents: list[dict[str
         "form": {"purpose": "Xin việc làm", "birth_date": "1990-05-17"},
         "documents": documents or [],
     }
+    body.update(overrides)
+    return body
+
+
+def create_procedure(code: str = "2.000488", **options: Any) -> Procedure:
+    """A ``Procedure`` domain object built from :func:`create_procedure_dict` (same options)."""
+    return procedure_from_dict(create_procedure_dict(code, **options))
+
+
+def create_upload_request(**overrides: Any) -> dict[str, Any]:
+    """A ``POST /uploads`` body."""
+    body: dict[str, Any] = {"filename": "Tờ khai.pdf", "content_type": "application/pdf", "size": 1024}
     body.update(overrides)
     return body
