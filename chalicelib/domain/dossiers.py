@@ -58,10 +58,10 @@ APPLICANT_SCHEMA: dict[str, Any] = {
         # Citizen identity card (CCCD) numbers have 12 digits since 2016; the old
         # 9-digit ID cards expired at the end of 2024.
         "id_number": {"type": "string", "title": "Số định danh cá nhân / CCCD", "pattern": "^[0-9]{12}$",
-                      "maxLength": 12},
-        # maxLength too: JSON Schema patterns are searched, and "$" also matches before a final newline.
+                      "format": "vn-id-number"},
+        # The pattern documents the shape; the format checks it whole (see domain/forms.py).
         "phone": {"type": "string", "title": "Số điện thoại", "pattern": "^(0|\\+84)[35789][0-9]{8}$",
-                  "maxLength": 12},
+                  "format": "vn-phone"},
         "email": {"type": "string", "title": "Thư điện tử", "format": "email", "maxLength": 254},
         "address": {"type": "string", "title": "Địa chỉ", "minLength": 5, "maxLength": 300},
     },

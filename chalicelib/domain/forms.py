@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,9 +46,31 @@ _TYPES_VI = {
 }
 
 
+# Formats of our own, checked with fullmatch: JSON Schema patterns are searched and
+# their "$" also matches before a final newline, so a pattern alone lets "0912345678\n" in.
+_VN_FORMATS = {
+    "vn-phone": re.compile(r"(0|\+84)[35789][0-9]{8}"),
+    "vn-id-number": re.compile(r"[0-9]{12}"),
+}
+_FORMAT_NAMES = {
+    "vn-phone": ("số điện thoại Việt Nam", "Vietnamese phone number"),
+    "vn-id-number": ("số định danh cá nhân 12 chữ số", "12-digit personal ID number"),
+    "date": ("ngày theo dạng YYYY-MM-DD", "date as YYYY-MM-DD"),
+    "email": ("địa chỉ thư điện tử", "email address"),
+}
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker()
+    for name, pattern in _VN_FORMATS.items():
+        checker.checks(name)(lambda value, pattern=pattern: not isinstance(value, str)
+                             or pattern.fullmatch(value) is not None)
+    return checker
+
+
 @lru_cache(maxsize=256)
 def _validator(schema_key: str) -> Draft202012Validator:
-    return Draft202012Validator(json.loads(schema_key), format_checker=FormatChecker())
+    return Draft202012Validator(json.loads(schema_key), format_checker=_format_checker())
 
 
 def _path(prefix: str, parts: Iterable[Any]) -> str:
@@ -90,7 +113,8 @@ def _describe(error: ValidationError) -> tuple[list[Any], str]:
         label = f" ({title})" if title else ""
         return path, f"không đúng định dạng{label} / invalid format"
     if validator == "format":
-        return path, f"không đúng định dạng {value} / must be a valid {value}"
+        vi, en = _FORMAT_NAMES.get(str(value), (str(value), str(value)))
+        return path, f"phải là {vi} / must be a valid {en}"
     if validator == "enum":
         options = ", ".join(str(v) for v in value)
         return path, f"phải là một trong: {options} / must be one of: {options}"

@@ -74,8 +74,11 @@ def safe_filename(filename: str) -> str:
     base = filename.replace("\\", "/").rsplit("/", 1)[-1]
     base = base.replace("đ", "d").replace("Đ", "D")
     ascii_only = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
-    cleaned = _UNSAFE.sub("-", ascii_only).strip(".-")
-    return cleaned[:100] or "file"
+    cleaned = _UNSAFE.sub("-", ascii_only).strip(".-") or "file"
+    stem, dot, extension = cleaned.rpartition(".")
+    if not dot or len(extension) > 10:
+        return cleaned[:100]
+    return f"{stem[:100 - len(extension) - 1]}.{extension}"
 
 
 def upload_key(owner: str, upload_id: str, filename: str) -> str:

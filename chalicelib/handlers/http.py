@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from chalicelib.domain.errors import (
     PayloadTooLarge,
     Unauthenticated,
 )
-from chalicelib.domain.forms import ValidationFailed
+from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.integrations.cognito import Citizen, verify_id_token
 
 logger = logging.getLogger(__name__)
@@ -101,9 +102,14 @@ def install_middleware(app: Chalice) -> None:
     access_log = Logger(service="motcua", child=False)
 
     @app.middleware("http")
-    def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    def shape_and_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
         started = time.perf_counter()
         response = get_response(event)
+        _contract_error_shape(response)
+        if isinstance(response.body, dict | list):
+            # Vietnamese stays readable: UTF-8 rather than \u escapes.
+            response.body = json.dumps(response.body, ensure_ascii=False, separators=(",", ":"))
+            response.headers.update(JSON_HEADERS)
         context = getattr(event, "context", None) or {}
         access_log.info("request", extra={
             "method": getattr(event, "method", ""),
@@ -111,15 +117,17 @@ def install_middleware(app: Chalice) -> None:
             "status": response.status_code,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         })
-        body = response.body
-        if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
-            code = _CHALICE_CODES.get(str(body["Code"]), "error")
-            message = str(body.get("Message", ""))
-            if response.status_code >= 500:
-                message = "Lỗi hệ thống, vui lòng thử lại sau / Internal error, please retry later"
-            response.body = error_body(code, message)
-            response.headers.update(JSON_HEADERS)
         return response
+
+
+def _contract_error_shape(response: Response) -> None:
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
+        code = _CHALICE_CODES.get(str(body["Code"]), "error")
+        message = str(body.get("Message", ""))
+        if response.status_code >= 500:
+            message = "Lỗi hệ thống, vui lòng thử lại sau / Internal error, please retry later"
+        response.body = error_body(code, message)
 
 
 def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
@@ -139,7 +147,26 @@ def json_body(request: Request, *, required: bool = True) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise MalformedRequest("Nội dung phải là một đối tượng JSON / The body must be a JSON object",
                                code="malformed_json")
+    out_of_range = _first_non_finite(body, "")
+    if out_of_range is not None:
+        # "1e999" is valid JSON that reads as infinity, which could be stored but never sent back.
+        raise ValidationFailed([FieldError(out_of_range, "số vượt quá giới hạn / number out of range")])
     return body
+
+
+def _first_non_finite(value: Any, path: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(body)"
+    children: Any = ()
+    if isinstance(value, dict):
+        children = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, list):
+        children = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    for child_path, child in children:
+        found = _first_non_finite(child, child_path)
+        if found is not None:
+            return found
+    return None
 
 
 def _refuse_constant(name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from chalicelib.services.deps import get_storage, get_store
 from chalicelib.store.repository import Page
 
 TEMPLATE_PREFIX = "templates"
+PROCEDURE_CODE = re.compile(r"[0-9A-Za-z._-]{1,40}")
 
 
 def template_key(province: str, file: str) -> str:
@@ -61,7 +63,9 @@ class ProcedureDetail:
 
 
 def get_procedure(code: str) -> Procedure:
-    procedure = get_store().get_procedure(code)
+    # Codes are short ASCII ("1.001193", "LD.001"); anything else cannot exist and
+    # must not reach DynamoDB (keys over 2 KB are a client error there).
+    procedure = get_store().get_procedure(code) if PROCEDURE_CODE.fullmatch(code) else None
     if procedure is None:
         raise NotFound(f"Không tìm thấy thủ tục {code} / Procedure {code} not found",
                        code="procedure_not_found")
@@ -87,7 +91,7 @@ def procedure_detail(code: str) -> ProcedureDetail:
 
 
 def require_online_procedure(code: str) -> Procedure:
-    procedure = get_store().get_procedure(code)
+    procedure = get_store().get_procedure(code) if PROCEDURE_CODE.fullmatch(code) else None
     if procedure is None:
         raise InvalidInput(f"Không có thủ tục {code} / Unknown procedure {code}",
                            code="unknown_procedure", field="procedure_code")
