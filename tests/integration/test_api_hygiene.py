@@ -24,7 +24,6 @@ import pytest
 import requests
 
 from chalicelib.services.deps import get_store
-from tests.conftest import create_citizen
 from tests.factories import (
     create_applicant,
     create_catalogue,
@@ -52,16 +51,6 @@ ROUTES = [
     ("GET", "/openapi.json", False),
 ]
 POST_ROUTES = [(method, path) for method, path, _ in ROUTES if method == "POST"]
-
-
-@pytest.fixture
-def sample_catalogue(aws: dict[str, str]) -> None:
-    get_store().put_catalogue(create_catalogue())
-
-
-@pytest.fixture
-def sample_token(aws: dict[str, str]) -> str:
-    return create_citizen(aws, "an.nguyen@example.vn")
 
 
 def call(api: Any, method: str, path: str, token: str | None = None, body: Any = None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -22,13 +22,8 @@ from referencing.jsonschema import DRAFT202012
 from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, WITHDRAWAL_SCHEMA
 from chalicelib.domain.uploads import UPLOAD_REQUEST_SCHEMA
 from chalicelib.handlers.openapi_document import document
-from chalicelib.services import deps
-from chalicelib.services.deps import get_store
-from tests.conftest import create_citizen
-from tests.factories import create_catalogue, create_submission, create_upload_request
+from tests.factories import create_submission, create_upload_request
 
-# Thursday 26 November 2026, 09:00 in Vietnam.
-SAMPLE_NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
 SPEC_URI = "urn:motcua:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROUTES = {
@@ -142,24 +137,6 @@ class Checker:
             assert not header_errors, header_errors
         self.seen.add((template, method.lower(), expect))
         return data
-
-
-@pytest.fixture
-def sample_catalogue(aws: dict[str, str]) -> None:
-    get_store().put_catalogue(create_catalogue())
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
-    monkeypatch.setattr(deps, "now", lambda: SAMPLE_NOW)
-    for module in ("chalicelib.services.dossiers", "chalicelib.services.uploads"):
-        monkeypatch.setattr(f"{module}.now", lambda: SAMPLE_NOW)
-    return SAMPLE_NOW
-
-
-@pytest.fixture
-def sample_token(aws: dict[str, str]) -> str:
-    return create_citizen(aws, "an.nguyen@example.vn")
 
 
 # --------------------------------------------------------------------------- the document itself

@@ -12,13 +12,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import create_citizen
-
-
-@pytest.fixture
-def sample_token(aws: dict[str, str]) -> str:
-    return create_citizen(aws, "an.nguyen@example.vn")
-
 
 def request_ticket(api: Any, token: str, **body: Any) -> Any:
     return api.http.post("/uploads", headers={"Authorization": f"Bearer {token}",
