@@ -184,17 +184,16 @@ class UploadItem(TableItem, discriminator="upload"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB TTL for never-attached uploads
 
 
-ALL_MODELS: tuple[type[TableItem], ...] = (
-    TableItem, ProcedureItem, AgencyItem, DossierItem, LogItem, CounterItem, UploadItem,
-)
-
-
 def bind_table(table_name: str, region: str) -> None:
     """Points every model at the deployment's table (names are known only at run time)."""
     if TableItem.Meta.table_name == table_name and TableItem.Meta.region == region:
         return
     TableItem.Meta.table_name = table_name
     TableItem.Meta.region = region
-    for model in ALL_MODELS:
-        # PynamoDB caches a connection per class, bound to the old table.
+    # PynamoDB caches a connection per class, bound to the old table; item classes
+    # defined in other store modules are subclasses too.
+    pending: list[type[TableItem]] = [TableItem]
+    while pending:
+        model = pending.pop()
         model._connection = None
+        pending.extend(model.__subclasses__())
