@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.handlers import catalogue, dossiers, openapi
+from chalicelib.handlers import agency, catalogue, dossiers, events, openapi
 from chalicelib.handlers.http import install_middleware
 
 app = Chalice(app_name="motcua", configure_logs=False)
@@ -11,3 +11,5 @@ install_middleware(app)
 app.register_blueprint(catalogue.bp)
 app.register_blueprint(dossiers.bp)
 app.register_blueprint(openapi.bp)
+app.register_blueprint(agency.bp)
+app.register_blueprint(events.bp)

@@ -33,6 +33,13 @@ _KEYS = (
     "MOTCUA_STRIPE_API_BASE",
     "MOTCUA_STRIPE_JS_URL",
     "MOTCUA_EXTRA_CALENDAR_FILE",
+    "MOTCUA_ROUTE_STATE_MACHINE_ARN",
+    "MOTCUA_TASK_QUEUE_URL",
+    "MOTCUA_WEBHOOK_QUEUE_URL",
+    "MOTCUA_SUPPLEMENT_WAIT_DAYS",
+    "MOTCUA_WEBHOOK_DLQ_URL",
+    "MOTCUA_WEBHOOK_RETRY_BASE_SECONDS",
+    "MOTCUA_WEBHOOK_MAX_ATTEMPTS",
 )
 
 
@@ -60,13 +67,23 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_js_url: str | None = None
     extra_calendar_file: str | None = None
+    route_state_machine_arn: str = ""
+    task_queue_url: str = ""
+    webhook_queue_url: str = ""
+    # How long a dossier waits for the citizen's supplement before it is closed
+    # (calendar days; the province sets it, 30 by default).
+    supplement_wait_days: int = 30
+    webhook_dlq_url: str = ""
+    webhook_retry_base_seconds: float = 5.0
+    webhook_max_attempts: int = 8
 
     def __post_init__(self) -> None:
         for name in ("region", "province", "table_name", "uploads_bucket", "documents_bucket"):
             if not getattr(self, name):
                 raise SettingsError(f"setting {name} is empty")
         for name in ("max_upload_bytes", "max_body_bytes", "upload_url_seconds",
-                     "template_url_seconds", "page_size_max"):
+                     "template_url_seconds", "page_size_max", "supplement_wait_days",
+                     "webhook_retry_base_seconds", "webhook_max_attempts"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive")
 
@@ -92,6 +109,16 @@ def _int(env: dict[str, str], key: str, default: int) -> int:
         raise SettingsError(f"setting {key} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: dict[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"setting {key} must be a number, got {raw!r}") from exc
+
+
 @lru_cache(maxsize=8)
 def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     env = dict(snapshot)
@@ -115,7 +142,24 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         stripe_api_base=env.get("MOTCUA_STRIPE_API_BASE") or None,
         stripe_js_url=env.get("MOTCUA_STRIPE_JS_URL") or None,
         extra_calendar_file=env.get("MOTCUA_EXTRA_CALENDAR_FILE") or None,
+        route_state_machine_arn=env.get("MOTCUA_ROUTE_STATE_MACHINE_ARN", ""),
+        task_queue_url=env.get("MOTCUA_TASK_QUEUE_URL", ""),
+        webhook_queue_url=env.get("MOTCUA_WEBHOOK_QUEUE_URL", ""),
+        supplement_wait_days=_int(env, "MOTCUA_SUPPLEMENT_WAIT_DAYS", 30),
+        webhook_dlq_url=env.get("MOTCUA_WEBHOOK_DLQ_URL", ""),
+        webhook_retry_base_seconds=_float(env, "MOTCUA_WEBHOOK_RETRY_BASE_SECONDS", 5.0),
+        webhook_max_attempts=_int(env, "MOTCUA_WEBHOOK_MAX_ATTEMPTS", 8),
     )
+
+
+def task_queue_name() -> str:
+    """The route's task queue, which Chalice must know when it wires the SQS event source
+    (import time, while packaging a province's stage)."""
+    return os.environ.get("MOTCUA_TASK_QUEUE_NAME", "motcua-lamdong-tasks")
+
+
+def webhook_queue_name() -> str:
+    return os.environ.get("MOTCUA_WEBHOOK_QUEUE_NAME", "motcua-lamdong-webhooks")
 
 
 def get_settings() -> Settings:

@@ -50,6 +50,11 @@ def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, st
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("MOTCUA_COGNITO_USER_POOL_ID", outputs["CitizenUserPoolId"])
         monkeypatch.setenv("MOTCUA_COGNITO_CLIENT_ID", outputs["CitizenUserPoolClientId"])
+        monkeypatch.setenv("MOTCUA_ROUTE_STATE_MACHINE_ARN", outputs["RouteStateMachineArn"])
+        monkeypatch.setenv("MOTCUA_TASK_QUEUE_URL", outputs["TaskQueueUrl"])
+        monkeypatch.setenv("MOTCUA_WEBHOOK_QUEUE_URL", outputs["WebhookQueueUrl"])
+        monkeypatch.setenv("MOTCUA_WEBHOOK_DLQ_URL", outputs["WebhookDeadLetterQueueUrl"])
+        monkeypatch.setenv("MOTCUA_WEBHOOK_RETRY_BASE_SECONDS", "0.01")
         monkeypatch.delenv("MOTCUA_COGNITO_ENDPOINT", raising=False)
         yield outputs
 

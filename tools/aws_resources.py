@@ -490,10 +490,96 @@ def _create_user_pool_client(client: CognitoIdentityProviderClient, logical_id: 
     return client_id, {"ClientId": client_id, "Name": str(params["ClientName"])}
 
 
+# -- SQS, IAM, Step Functions -------------------------------------------------------------------
+
+_QUEUE_ATTRIBUTES = {
+    "VisibilityTimeout": "VisibilityTimeout",
+    "MessageRetentionPeriod": "MessageRetentionPeriod",
+    "DelaySeconds": "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds": "ReceiveMessageWaitTimeSeconds",
+    "MaximumMessageSize": "MaximumMessageSize",
+    "SqsManagedSseEnabled": "SqsManagedSseEnabled",
+}
+_QUEUE_PROPERTIES = {"QueueName", "RedrivePolicy", "Tags", *_QUEUE_ATTRIBUTES}
+
+
+def _create_queue(client: Any, logical_id: str, props: dict[str, Any], default_name: str,
+                  region: str, account_id: str) -> tuple[str, dict[str, str]]:
+    _check_properties(logical_id, "AWS::SQS::Queue", props, _QUEUE_PROPERTIES)
+    name = str(props.get("QueueName") or default_name)
+    attributes = {_QUEUE_ATTRIBUTES[key]: str(value).lower() if isinstance(value, bool) else str(value)
+                  for key, value in props.items() if key in _QUEUE_ATTRIBUTES}
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
+    url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = f"arn:aws:sqs:{region}:{account_id}:{name}"
+    return url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
+
+
+_ROLE_PROPERTIES = {"RoleName", "AssumeRolePolicyDocument", "Policies", "Description", "Path", "Tags"}
+
+
+def _create_role(client: Any, logical_id: str, props: dict[str, Any], default_name: str) -> tuple[str, dict[str, str]]:
+    _check_properties(logical_id, "AWS::IAM::Role", props, _ROLE_PROPERTIES,
+                      frozenset({"AssumeRolePolicyDocument"}))
+    name = str(props.get("RoleName") or default_name)[:64]
+    try:
+        role = client.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]),
+                                  Path=props.get("Path", "/"))["Role"]
+    except ClientError as error:
+        if _error_code(error) != "EntityAlreadyExists":
+            raise
+        role = client.get_role(RoleName=name)["Role"]
+    for policy in props.get("Policies", []):
+        client.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                               PolicyDocument=json.dumps(policy["PolicyDocument"]))
+    return name, {"Arn": role["Arn"], "RoleId": role["RoleId"]}
+
+
+_STATE_MACHINE_PROPERTIES = {"StateMachineName", "StateMachineType", "RoleArn", "Definition",
+                             "DefinitionSubstitutions", "LoggingConfiguration", "TracingConfiguration", "Tags"}
+# moto's CloudFormation cannot create state machines, and a template cannot point at a
+# local file: the ASL lives in its own file, named by this Metadata key, and is inlined
+# here (and by `make package` for AWS) with DefinitionSubstitutions applied.
+DEFINITION_FILE_METADATA = "motcua:DefinitionFile"
+
+
+def state_machine_definition(template_dir: Path, resource: dict[str, Any], substitutions: dict[str, Any]) -> str:
+    metadata = resource.get("Metadata") or {}
+    relative = metadata.get(DEFINITION_FILE_METADATA)
+    if not relative:
+        raise TemplateError(f"a state machine needs Metadata.{DEFINITION_FILE_METADATA}")
+    text: str = (template_dir / str(relative)).read_text(encoding="utf-8")
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", str(value))
+    leftover = re.search(r"\$\{([A-Za-z0-9_]+)\}", text)
+    if leftover:
+        raise TemplateError(f"{relative}: ${{{leftover.group(1)}}} has no DefinitionSubstitutions entry")
+    json.loads(text)  # fail here, not in Step Functions, on a broken file
+    return text
+
+
+def _create_state_machine(client: Any, logical_id: str, props: dict[str, Any], default_name: str,
+                          definition: str) -> tuple[str, dict[str, str]]:
+    _check_properties(logical_id, "AWS::StepFunctions::StateMachine", props, _STATE_MACHINE_PROPERTIES,
+                      frozenset({"RoleArn"}))
+    name = str(props.get("StateMachineName") or default_name)
+    existing = [m["stateMachineArn"] for page in client.get_paginator("list_state_machines").paginate()
+                for m in page["stateMachines"] if m["name"] == name]
+    if existing:
+        arn = existing[0]
+        client.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=props["RoleArn"])
+    else:
+        arn = client.create_state_machine(name=name, definition=definition, roleArn=props["RoleArn"],
+                                          type=props.get("StateMachineType", "STANDARD"))["stateMachineArn"]
+    return arn, {"Arn": arn, "Name": name}
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 SUPPORTED_TYPES = (
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
+    "AWS::SQS::Queue", "AWS::IAM::Role", "AWS::StepFunctions::StateMachine",
 )
 
 
@@ -522,6 +608,9 @@ def create_resources(template_path: Path, *, province: str, endpoint_url: str | 
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
     s3 = session.client("s3", endpoint_url=endpoint_url)
     cognito = session.client("cognito-idp", endpoint_url=endpoint_url)
+    sqs = session.client("sqs", endpoint_url=endpoint_url)
+    iam = session.client("iam", endpoint_url=endpoint_url)
+    stepfunctions = session.client("stepfunctions", endpoint_url=endpoint_url)
 
     for logical_id in resolver.creation_order():
         resource = resolver.resources[logical_id]
@@ -535,8 +624,17 @@ def create_resources(template_path: Path, *, province: str, endpoint_url: str | 
         elif resource_type == "AWS::Cognito::UserPool":
             physical_id, attributes = _create_user_pool(cognito, logical_id, props, default_name,
                                                         region, account_id)
-        else:  # AWS::Cognito::UserPoolClient
+        elif resource_type == "AWS::Cognito::UserPoolClient":
             physical_id, attributes = _create_user_pool_client(cognito, logical_id, props, default_name)
+        elif resource_type == "AWS::SQS::Queue":
+            physical_id, attributes = _create_queue(sqs, logical_id, props, default_name, region, account_id)
+        elif resource_type == "AWS::IAM::Role":
+            physical_id, attributes = _create_role(iam, logical_id, props, default_name)
+        else:  # AWS::StepFunctions::StateMachine
+            definition = state_machine_definition(Path(template_path).parent, resource,
+                                                  props.get("DefinitionSubstitutions") or {})
+            physical_id, attributes = _create_state_machine(stepfunctions, logical_id, props, default_name,
+                                                            definition)
         resolver.physical_ids[logical_id] = physical_id
         resolver.attributes[logical_id] = attributes
         log.info("%s %s ready: %s", resource_type, logical_id, physical_id)

@@ -8,7 +8,8 @@ A port of 0 picks a free port (tests use that). The stack:
 1. refuses to start if another instance holds ``<state-dir>/run.pid`` or one of the ports;
 2. starts a moto server in this process (Step Functions execution switched on);
 3. creates the resources of ``infra/template.json`` on it (``tools/aws_resources.py``);
-4. loads the province's catalogue (``chalicelib.services.catalogue.load_province``);
+4. loads the province's catalogue (``chalicelib.services.catalogue.load_province``) and issues
+   each agency an API key (``chalicelib.services.agency_auth.issue_key``, label "local demo");
 5. creates a demo citizen in the Cognito pool;
 6. starts ``chalice local`` in its own process group and waits until it answers;
 7. serves ``web/`` (plus ``/env.js`` pointing at the API);
@@ -55,6 +56,8 @@ ACCOUNT_ID = "123456789012"  # moto's default account; the stage's bucket names 
 DEMO_CITIZEN_EMAIL = "demo.citizen@example.vn"
 DEMO_CITIZEN_NAME = "Nguyễn Văn An"
 DEMO_CITIZEN_PASSWORD = "DemoCitizen2026!"
+
+DEMO_API_KEY_LABEL = "local demo"
 
 PID_FILE = "run.pid"
 STACK_FILE = "stack.json"
@@ -269,7 +272,7 @@ def read_agencies(province_dir: Path) -> list[dict[str, Any]]:
     for item in data:
         if not isinstance(item, dict) or "code" not in item or "name" not in item:
             raise StackError(f"{path}: every agency needs a code and a name, got {item!r}")
-        # API keys and local webhook receivers arrive with later issues.
+        # The API key is issued once the province is loaded; webhook receivers arrive later.
         agencies.append({"code": str(item["code"]), "name": str(item["name"]),
                          "api_key": None, "webhook_url": None})
     return agencies
@@ -364,19 +367,27 @@ class LocalStack:
 
         pool_id = self.outputs["CitizenUserPoolId"]
         client_id = self.outputs["CitizenUserPoolClientId"]
-        cognito_env = {
+        # Names and URLs moto makes up at run time; the stage config cannot hold them.
+        runtime_env = {
             "MOTCUA_COGNITO_USER_POOL_ID": pool_id,
             "MOTCUA_COGNITO_CLIENT_ID": client_id,
             "MOTCUA_COGNITO_ENDPOINT": self.aws_endpoint,
+            "MOTCUA_ROUTE_STATE_MACHINE_ARN": self.outputs["RouteStateMachineArn"],
+            "MOTCUA_TASK_QUEUE_URL": self.outputs["TaskQueueUrl"],
+            "MOTCUA_WEBHOOK_QUEUE_URL": self.outputs["WebhookQueueUrl"],
+            "MOTCUA_WEBHOOK_DLQ_URL": self.outputs["WebhookDeadLetterQueueUrl"],
         }
-        # The app's settings come from the environment, in this process (catalogue loading)
-        # as in the API's.
+        # The app's settings come from the environment, in this process (catalogue loading,
+        # the queue pump) as in the API's.
         os.environ.update(stage_env)
-        os.environ.update(cognito_env)
+        os.environ.update(runtime_env)
 
         self._load_province(province_dir)
+        self._issue_agency_keys(agencies)
         self._create_demo_citizen(pool_id)
         self._start_api()
+        self._start_agency_receivers(agencies)
+        self._start_pump()
         self._start_web()
 
         return {
@@ -453,6 +464,45 @@ class LocalStack:
             load_province(province_dir)
         except CatalogueError as error:
             raise StackError(f"the province data in {province_dir} is invalid: {error}") from error
+
+    def _issue_agency_keys(self, agencies: list[dict[str, Any]]) -> None:
+        """One API key per agency of the province, written into ``stack.json`` (this stack's only copy)."""
+        from chalicelib.domain.errors import InvalidInput
+        from chalicelib.services.agency_auth import issue_key
+
+        for agency in agencies:
+            try:
+                agency["api_key"] = issue_key(agency["code"], DEMO_API_KEY_LABEL)
+            except InvalidInput as error:
+                raise StackError(f"cannot issue an API key to agency {agency['code']}: {error.message}") from error
+
+    def _start_agency_receivers(self, agencies: list[dict[str, Any]]) -> None:
+        """One sample receiver per demo agency (examples/agency_receiver), each with its own
+        signing secret, registered as the agency's webhook endpoint."""
+        from chalicelib.integrations.webhooks import new_secret
+        from chalicelib.services.deps import now
+        from chalicelib.store.webhooks import WebhookEndpoint, put_endpoint
+        from examples.agency_receiver import create_server, start_in_thread
+
+        for agency in agencies:
+            secret = new_secret()
+            server = create_server(secret=secret, api_url=self.api_url, api_key=agency["api_key"], host=self.host)
+            start_in_thread(server)
+            self._cleanups.append(server.shutdown)
+            put_endpoint(WebhookEndpoint(agency["code"], server.webhook_url, secret), now())
+            agency["webhook_url"] = server.webhook_url
+
+    def _start_pump(self) -> None:
+        """Does locally what SQS event sources do in AWS: hands each queued message to the
+        same function the Lambda handler calls."""
+        from tools.queue_pump import QueuePump
+
+        pump = QueuePump(region=REGION, queues={
+            self.outputs["TaskQueueUrl"]: "chalicelib.services.routing:handle_task_message",
+            self.outputs["WebhookQueueUrl"]: "chalicelib.services.webhooks:handle_webhook_message",
+        })
+        pump.start()
+        self._cleanups.append(pump.stop)
 
     def _create_demo_citizen(self, pool_id: str) -> None:
         import boto3

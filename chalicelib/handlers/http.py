@@ -26,6 +26,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.integrations.cognito import Citizen, verify_id_token
+from chalicelib.services.agency_auth import AgencyPrincipal, authenticate_agency
 
 logger = logging.getLogger(__name__)
 
@@ -212,3 +213,8 @@ def bearer_token(request: Request) -> str:
 
 def current_citizen(request: Request) -> Citizen:
     return verify_id_token(bearer_token(request), get_settings())
+
+
+def current_agency(request: Request) -> AgencyPrincipal:
+    """The agency whose API key is the request's bearer token (Unauthenticated otherwise)."""
+    return authenticate_agency(bearer_token(request))

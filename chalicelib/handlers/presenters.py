@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.catalogue import Procedure
 from chalicelib.domain.dossiers import Dossier, LogEntry
+from chalicelib.domain.tasks import Task
 from chalicelib.services.catalogue import ProcedureDetail
 from chalicelib.services.uploads import UploadTicket
 
@@ -133,4 +134,22 @@ def dossier_tracking(dossier: Dossier) -> dict[str, Any]:
         "submitted_at": local_time(dossier.submitted_at),
         "due_at": local_time(dossier.due_at),
         "updated_at": local_time(dossier.updated_at),
+    }
+
+
+def agency_task(task: Task, dossier: Dossier) -> dict[str, Any]:
+    """A task as its agency sees it; the agency is on the dossier's route, so it sees the dossier."""
+    return {
+        "task_id": task.task_id,
+        "dossier_code": task.dossier_code,
+        "procedure_code": dossier.procedure_code,
+        "step": {"index": task.step_index, "kind": task.kind, "role": task.role, "last": task.last_step},
+        "status": task.status,
+        "opened_at": local_time(task.opened_at),
+        "due_at": local_time(task.due_at),
+        "overdue_count": task.overdue_count,
+        "decision": task.decision,
+        "note": task.note,
+        "decided_at": local_time(task.decided_at),
+        "dossier": dossier_detail(dossier),
     }

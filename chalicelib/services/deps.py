@@ -9,7 +9,8 @@ from pathlib import Path
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.calendar import WorkingCalendar, default_calendar, load_working_calendar
 from chalicelib.integrations.s3 import DocumentStorage
-from chalicelib.store.repository import Store
+from chalicelib.integrations.sfn import RouteEngine
+from chalicelib.store.repository import Store, TaskStore
 
 
 @lru_cache(maxsize=4)
@@ -22,6 +23,20 @@ def get_store(settings: Settings | None = None) -> Store:
     store = _store(settings.table_name, settings.region)
     store.bind()
     return store
+
+
+def get_task_store(settings: Settings | None = None) -> TaskStore:
+    return TaskStore(get_store(settings))
+
+
+@lru_cache(maxsize=4)
+def _engine(region: str, arn: str) -> RouteEngine:
+    return RouteEngine(region, arn)
+
+
+def get_engine(settings: Settings | None = None) -> RouteEngine:
+    settings = settings or get_settings()
+    return _engine(settings.region, settings.route_state_machine_arn)
 
 
 @lru_cache(maxsize=4)

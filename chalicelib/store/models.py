@@ -17,6 +17,12 @@ Access patterns (no Scan on any request path):
 | 7 | an agency's dossiers, newest first    | GSI2: GSI2PK = AGENCY#<code>#DOSSIERS, GSI2SK = SUBMITTED#<iso>...  |
 | 8 | next dossier number of an agency-day  | PK = COUNTER#<agency>#<YYMMDD>, SK = COUNTER (optimistic lock)     |
 | 9 | upload by id                          | PK = UPLOAD#<id>, SK = META (TTL: expires_at until attached)       |
+| 10| task by id                            | PK = TASK#<id>, SK = META                                          |
+| 11| an agency's inbox by status, by due   | GSI1: GSI1PK = AGENCY#<code>#TASKS#<status>, GSI1SK = <due>#<id>   |
+| 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
+| 13| a dossier's wait on the citizen/fee   | PK = DOSSIER#<code>, SK = WAIT#<kind> (holds the callback token)   |
+| 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
+| 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
 """
 
 from __future__ import annotations
@@ -83,6 +89,30 @@ COUNTER_SK = "COUNTER"
 
 def upload_pk(upload_id: str) -> str:
     return f"UPLOAD#{upload_id}"
+
+
+def task_pk(task_id: str) -> str:
+    return f"TASK#{task_id}"
+
+
+def agency_inbox_pk(agency_code: str, status: str) -> str:
+    return f"AGENCY#{agency_code}#TASKS#{status}"
+
+
+def inbox_sk(due_iso: str, task_id: str) -> str:
+    return f"{due_iso}#{task_id}"
+
+
+def dossier_tasks_pk(dossier_code: str) -> str:
+    return f"DOSSIER#{dossier_code}#TASKS"
+
+
+def dossier_task_sk(step_index: int, role: str, task_id: str) -> str:
+    return f"{step_index:03d}#{role}#{task_id}"
+
+
+def wait_sk(kind: str) -> str:
+    return f"WAIT#{kind}"
 
 
 class GSI1(GlobalSecondaryIndex["TableItem"]):
@@ -165,6 +195,35 @@ class LogItem(TableItem, discriminator="log"):
     from_status = NumberAttribute(null=True)
     to_status = NumberAttribute()
     note = UnicodeAttribute(default="")
+
+
+class TaskItem(TableItem, discriminator="task"):
+    task_id = UnicodeAttribute()
+    dossier_code = UnicodeAttribute()
+    step_index = NumberAttribute()
+    task_kind = UnicodeAttribute()
+    role = UnicodeAttribute()
+    agency_code = UnicodeAttribute()
+    status = UnicodeAttribute()
+    opened_at = UTCDateTimeAttribute()
+    due_at = UTCDateTimeAttribute()
+    last_step = BooleanAttribute(default=False)
+    token = UnicodeAttribute(null=True)
+    overdue_count = NumberAttribute(default=0)
+    decision = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(default="")
+    decided_at = UTCDateTimeAttribute(null=True)
+
+
+class WaitItem(TableItem, discriminator="wait"):
+    """A callback token the route waits on for the citizen (supplement) or the fee."""
+
+    wait_kind = UnicodeAttribute()
+    token = UnicodeAttribute()
+    step_index = NumberAttribute()
+    step_kind = UnicodeAttribute()
+    opened_at = UTCDateTimeAttribute()
 
 
 class CounterItem(TableItem, discriminator="counter"):

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
@@ -29,6 +30,7 @@ from chalicelib.domain.catalogue import (
 )
 from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.tasks import Task
 from chalicelib.domain.text import fold
 from chalicelib.domain.uploads import Upload
 from chalicelib.domain.workflow import DossierStatus
@@ -371,23 +373,176 @@ class Store:
         return Page([_dossier(item) for item in page.items if isinstance(item, m.DossierItem)],
                     page.next_cursor)
 
-    def apply_change(self, dossier: Dossier, entry: LogEntry, **changes: Any) -> Dossier:
-        """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read."""
+    def change_in(self, transaction: TransactWrite, dossier: Dossier, entry: LogEntry, **changes: Any) -> Dossier:
+        """Adds to a transaction: the dossier moved to ``entry.to_status`` (if nobody changed it
+        since it was read) and the log entry."""
         updated = replace(dossier, status=entry.to_status, updated_at=entry.at, **changes)
         item = self._dossier_item(updated)
         item.version = dossier.version
+        # The version attribute adds "version = <read version>" to the condition.
+        transaction.save(item)
+        transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
+        return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry))
+
+    def apply_change(self, dossier: Dossier, entry: LogEntry, **changes: Any) -> Dossier:
+        """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read."""
         try:
             with self._transaction() as transaction:
-                # The version attribute adds "version = <read version>" to the condition.
-                transaction.save(item)
-                transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
+                updated = self.change_in(transaction, dossier, entry, **changes)
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise Conflict("Hồ sơ vừa được cập nhật, vui lòng thử lại / The dossier changed meanwhile",
                                code="concurrent_update") from None
             raise StoreError(f"could not update dossier: {reasons or error}") from error
-        except (PutError, UpdateError) as error:  # pragma: no cover - only outside transactions
-            raise StoreError(str(error)) from error
-        return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry))
+        return updated
 
+def _task_item(task: Task) -> m.TaskItem:
+    return m.TaskItem(
+        m.task_pk(task.task_id), m.META,
+        task_id=task.task_id, dossier_code=task.dossier_code, step_index=task.step_index, task_kind=task.kind,
+        role=task.role, agency_code=task.agency_code, status=task.status, opened_at=task.opened_at,
+        due_at=task.due_at, last_step=task.last_step, token=task.token, overdue_count=task.overdue_count,
+        decision=task.decision, outcome=task.outcome, note=task.note, decided_at=task.decided_at,
+        gsi1pk=m.agency_inbox_pk(task.agency_code, task.status),
+        gsi1sk=m.inbox_sk(task.due_at.isoformat(), task.task_id),
+        gsi2pk=m.dossier_tasks_pk(task.dossier_code),
+        gsi2sk=m.dossier_task_sk(task.step_index, task.role, task.task_id),
+    )
+
+
+def _task(item: m.TaskItem) -> Task:
+    return Task(
+        task_id=item.task_id, dossier_code=item.dossier_code, step_index=int(item.step_index),
+        kind=item.task_kind,  # type: ignore[arg-type]
+        role=item.role,  # type: ignore[arg-type]
+        agency_code=item.agency_code,
+        status=item.status,  # type: ignore[arg-type]
+        opened_at=item.opened_at, due_at=item.due_at, last_step=bool(item.last_step), token=item.token,
+        overdue_count=int(item.overdue_count or 0), decision=item.decision,
+        outcome=item.outcome,  # type: ignore[arg-type]
+        note=item.note or "", decided_at=item.decided_at,
+    )
+
+
+@dataclass(frozen=True)
+class Wait:
+    kind: str
+    token: str
+    step_index: int
+    step_kind: str
+    opened_at: datetime
+
+
+class TaskStore:
+    """Agency tasks and the route's waits (patterns 10-13)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def open_tasks(self, tasks: Iterable[Task]) -> list[Task]:
+        """Stores new tasks; a task already stored (a redelivered message) is left as it is."""
+        opened: list[Task] = []
+        for task in tasks:
+            try:
+                _task_item(task).save(condition=m.TaskItem.pk.does_not_exist())
+                opened.append(task)
+            except PutError as error:
+                if not _conditional_failure(error):
+                    raise StoreError(str(error)) from error
+                existing = self.get_task(task.task_id)
+                if existing is not None:
+                    opened.append(existing)
+        return opened
+
+    def get_task(self, task_id: str) -> Task | None:
+        try:
+            return _task(m.TaskItem.get(m.task_pk(task_id), m.META, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def attach_token(self, task_id: str, token: str) -> Task | None:
+        """Gives an open task its callback token. Returns the task as it is after the attempt:
+        if it was decided or cancelled meanwhile, the caller answers the route itself."""
+        item = m.TaskItem(m.task_pk(task_id), m.META)
+        try:
+            item.update(actions=[m.TaskItem.token.set(token)], condition=m.TaskItem.status == "open")
+        except UpdateError as error:
+            if not _conditional_failure(error):
+                raise StoreError(str(error)) from error
+        return self.get_task(task_id)
+
+    def tasks_of(self, dossier_code: str) -> list[Task]:
+        return [_task(item) for item in m.TableItem.gsi2.query(m.dossier_tasks_pk(dossier_code))
+                if isinstance(item, m.TaskItem)]
+
+    def inbox(self, agency_code: str, status: str, *, cursor: str | None, limit: int) -> Page[Task]:
+        partition = m.agency_inbox_pk(agency_code, status)
+        start = _decode_cursor(cursor, partition_attr="GSI1PK", partition=partition)
+        results = m.TableItem.gsi1.query(partition, last_evaluated_key=start, page_size=limit + 1)
+        page = _take_page(results, limit)
+        return Page([_task(item) for item in page.items if isinstance(item, m.TaskItem)], page.next_cursor)
+
+    def close_task(self, task: Task, *, status: str, at: datetime, decision: str | None = None,
+                   outcome: str | None = None, note: str = "") -> Task:
+        """Closes an open task (decided or cancelled); Conflict if someone closed it first."""
+        closed = replace(task, status=status, decided_at=at, decision=decision, outcome=outcome,  # type: ignore[arg-type]
+                         note=note)
+        try:
+            with self._store._transaction() as transaction:
+                self._close_in(transaction, closed)
+        except TransactWriteError as error:
+            raise _task_conflict(error) from None
+        return self.get_task(task.task_id) or closed
+
+    @staticmethod
+    def _close_in(transaction: TransactWrite, closed: Task) -> None:
+        transaction.save(_task_item(closed), condition=m.TaskItem.status == "open")
+
+    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, **changes: Any) -> Task:
+        """Closes the task and moves the dossier in one transaction (nothing if either moved meanwhile)."""
+        try:
+            with self._store._transaction() as transaction:
+                self._close_in(transaction, closed)
+                if entry is not None:
+                    self._store.change_in(transaction, dossier, entry, **changes)
+        except TransactWriteError as error:
+            raise _task_conflict(error) from None
+        return self.get_task(closed.task_id) or closed
+
+    def record_overdue(self, task: Task, new_due: datetime) -> Task:
+        updated = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)
+        try:
+            _task_item(updated).save(condition=(m.TaskItem.status == "open")
+                                     & (m.TaskItem.overdue_count == task.overdue_count))
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise StoreError(str(error)) from error
+        return self.get_task(task.task_id) or updated
+
+    def put_wait(self, dossier_code: str, wait: Wait) -> None:
+        m.WaitItem(m.dossier_pk(dossier_code), m.wait_sk(wait.kind), wait_kind=wait.kind, token=wait.token,
+                   step_index=wait.step_index, step_kind=wait.step_kind, opened_at=wait.opened_at).save()
+
+    def get_wait(self, dossier_code: str, kind: str) -> Wait | None:
+        try:
+            item = m.WaitItem.get(m.dossier_pk(dossier_code), m.wait_sk(kind), consistent_read=True)
+        except DoesNotExist:
+            return None
+        return Wait(item.wait_kind, item.token, int(item.step_index), item.step_kind, item.opened_at)
+
+    def delete_wait(self, dossier_code: str, kind: str) -> None:
+        m.WaitItem(m.dossier_pk(dossier_code), m.wait_sk(kind)).delete()
+
+
+def _conditional_failure(error: Exception) -> bool:
+    cause = getattr(error, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def _task_conflict(error: TransactWriteError) -> Conflict:
+    reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+    if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+        return Conflict("Nhiệm vụ hoặc hồ sơ vừa thay đổi / The task or the dossier changed meanwhile "
+                        "(already decided?)", code="task_closed")
+    return Conflict(f"could not record the decision: {reasons}", code="conflict")

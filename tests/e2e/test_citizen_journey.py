@@ -4,6 +4,7 @@ sign in through Cognito, browse, upload straight to S3, submit, follow, withdraw
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -151,3 +152,62 @@ def test_token_command_signs_the_demo_citizen_in(local_stack_process: Any, local
                               str(local_stack_process.state_dir / "nowhere")], cwd=ROOT,
                              env=StackProcess.environment(), capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "make run" in missing.stderr
+
+
+def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str, Any], sample_token: str) -> None:
+    """Submit over HTTP; each agency on the route gets a signed task.assigned webhook at its
+    sample receiver, decides through the agency API, and the route ends done (9)."""
+    detail = api(local_stack, "GET", "/procedures/2.000488").json()
+    keys = {agency["code"]: agency for agency in local_stack["agencies"]}
+    documents = [{"document_id": doc["id"], "upload_id": upload(local_stack, sample_token, b"%PDF", "a.pdf")}
+                 for doc in detail["required_documents"] if doc["required"]]
+    form: dict[str, Any] = {}
+    for name in detail["form_schema"].get("required", []):
+        spec = detail["form_schema"]["properties"][name]
+        if "enum" in spec:
+            form[name] = spec["enum"][0]
+        elif spec.get("type") == "integer":
+            form[name] = max(1, spec.get("minimum", 1))
+        elif spec.get("format") == "date":
+            form[name] = "1990-05-17"
+        else:
+            form[name] = "Nguyễn Thị Cúc"
+    submitted = api(local_stack, "POST", "/dossiers", sample_token, json={
+        "procedure_code": "2.000488",
+        "applicant": {"full_name": "Nguyễn Văn An", "id_number": "068090001234", "phone": "0912345678",
+                      "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt"},
+        "form": form, "documents": documents})
+    assert submitted.status_code == 201, submitted.text
+    code = submitted.json()["code"]
+    for step in detail["route"]:
+        agency = keys[step["agency_code"]]
+        receiver_page = agency["webhook_url"].rsplit("/webhooks", 1)[0] + "/"
+        def open_task(key: str = agency["api_key"]) -> dict[str, Any] | None:
+            items = api(local_stack, "GET", "/agency/tasks", key).json()["items"]
+            return next((t for t in items if t["dossier_code"] == code), None)
+
+        task = wait_for(open_task)
+        # The webhook reached the agency's receiver, which checked its signature.
+        def delivered(task_id: str = task["task_id"], page: str = receiver_page) -> bool:
+            return task_id in requests.get(page, timeout=TIMEOUT).text
+
+        wait_for(delivered)
+        decision = "receive" if step["kind"] == "reception" else "approve"
+        decided = api(local_stack, "POST", f"/agency/tasks/{task['task_id']}/decision", agency["api_key"],
+                      json={"decision": decision})
+        assert decided.status_code == 200, decided.text
+    wait_for(lambda: api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 9)
+    history = api(local_stack, "GET", f"/dossiers/{code}", sample_token).json()["history"]
+    assert [h["status_code"] for h in history][:2] == [1, 2]

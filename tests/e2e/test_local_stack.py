@@ -6,6 +6,7 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +48,41 @@ def test_stack_json_has_exactly_the_documented_keys(local_stack: dict[str, Any])
     for agency in local_stack["agencies"]:
         assert set(agency) == {"code", "name", "api_key", "webhook_url"}
         assert agency["code"] and agency["name"]
+        assert isinstance(agency["api_key"], str) and agency["api_key"].startswith("mc_"), agency
+        # Each demo agency's webhooks go to its own sample receiver (examples/agency_receiver).
+        assert agency["webhook_url"].startswith("http://127.0.0.1:") and agency["webhook_url"].endswith("/webhooks")
+
+
+# Runs the app's own authentication against the stack's moto, as the API process would.
+_AUTHENTICATE = """\
+import json, sys
+from chalicelib.domain.errors import Unauthenticated
+from chalicelib.services.agency_auth import authenticate_agency
+results = []
+for key in json.load(sys.stdin):
+    try:
+        results.append(authenticate_agency(key).agency_code)
+    except Unauthenticated as error:
+        results.append(error.code)
+print(json.dumps(results))
+"""
+
+
+def test_each_agency_api_key_authenticates_as_its_agency(local_stack: dict[str, Any]) -> None:
+    from tools.local_stack import stage_environment
+
+    agencies = local_stack["agencies"]
+    keys = [agency["api_key"] for agency in agencies]
+    assert len(set(keys)) == len(keys), "one key per agency"
+    tampered = keys[0][:-1] + ("A" if keys[0][-1] != "A" else "E")
+    env = {**StackProcess.environment(), **stage_environment("local"),
+           "AWS_ENDPOINT_URL": local_stack["aws_endpoint"], "AWS_REGION": local_stack["region"],
+           "AWS_DEFAULT_REGION": local_stack["region"],
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    result = subprocess.run([sys.executable, "-c", _AUTHENTICATE], input=json.dumps([*keys, tampered]),
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == [agency["code"] for agency in agencies] + ["invalid_api_key"]
 
 
 def test_agencies_come_from_the_province_data(local_stack: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ def sample_catalogue(aws: dict[str, str]) -> None:
 @pytest.fixture
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     monkeypatch.setattr(deps, "now", lambda: SAMPLE_NOW)
-    for module in ("chalicelib.services.dossiers", "chalicelib.services.uploads"):
+    for module in ("chalicelib.services.dossiers", "chalicelib.services.uploads", "chalicelib.services.routing"):
         monkeypatch.setattr(f"{module}.now", lambda: SAMPLE_NOW)
     return SAMPLE_NOW
 

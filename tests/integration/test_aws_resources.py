@@ -44,7 +44,10 @@ def write_template(tmp_path: Path, resources: dict[str, Any], outputs: dict[str,
 
 def test_outputs_are_resolved(outputs: dict[str, str]) -> None:
     assert set(outputs) == {"TableName", "UploadsBucketName", "DocumentsBucketName",
-                            "CitizenUserPoolId", "CitizenUserPoolClientId"}
+                            "CitizenUserPoolId", "CitizenUserPoolClientId", "TaskQueueUrl", "WebhookQueueUrl",
+                            "WebhookDeadLetterQueueUrl", "RouteStateMachineArn"}
+    assert outputs["TaskQueueUrl"].endswith("/123456789012/motcua-lamdong-tasks")
+    assert outputs["RouteStateMachineArn"].endswith(":stateMachine:motcua-lamdong-route")
     assert outputs["TableName"] == "motcua-lamdong"
     assert outputs["UploadsBucketName"] == "motcua-lamdong-uploads-123456789012"
     assert outputs["DocumentsBucketName"] == "motcua-lamdong-documents-123456789012"
@@ -174,9 +177,28 @@ def test_resources_are_created_after_those_they_refer_to(moto: None, tmp_path: P
 
 
 def test_unknown_resource_type_is_an_error(moto: None, tmp_path: Path) -> None:
-    template = write_template(tmp_path, {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}})
-    with pytest.raises(TemplateError, match=r"Queue.*AWS::SQS::Queue"):
+    template = write_template(tmp_path, {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}})
+    with pytest.raises(TemplateError, match=r"Topic.*AWS::SNS::Topic"):
         create_resources(template, province="lamdong", endpoint_url=None, region=REGION)
+
+
+def test_queues_have_their_dead_letter_queues(outputs: dict[str, str]) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    for queue, dead_letters in (("TaskQueueUrl", "motcua-lamdong-tasks-dlq"),
+                                ("WebhookQueueUrl", "motcua-lamdong-webhooks-dlq")):
+        attributes = sqs.get_queue_attributes(QueueUrl=outputs[queue], AttributeNames=["All"])["Attributes"]
+        policy = json.loads(attributes["RedrivePolicy"])
+        assert policy["deadLetterTargetArn"].endswith(f":{dead_letters}")
+        assert int(policy["maxReceiveCount"]) == 5
+
+
+def test_the_state_machine_runs_the_route_definition(outputs: dict[str, str]) -> None:
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=outputs["RouteStateMachineArn"])["definition"])
+    asl = (ROOT / "infra" / "statemachine" / "dossier_route.asl.json").read_text(encoding="utf-8")
+    assert definition["StartAt"] == json.loads(asl)["StartAt"]
+    body = json.dumps(definition)
+    assert "${TaskQueueUrl}" not in body and outputs["TaskQueueUrl"] in body
 
 
 def test_untranslated_property_is_an_error(moto: None, tmp_path: Path) -> None:

@@ -1,0 +1,25 @@
+"""Event sources: the route's task queue and the webhook queue. In AWS SQS event
+sources call these; the local stack's pump calls the same service functions."""
+
+from __future__ import annotations
+
+import json
+
+from chalice import Blueprint
+from chalice.app import SQSEvent
+
+from chalicelib.config import task_queue_name, webhook_queue_name
+from chalicelib.services import routing, webhooks
+
+bp = Blueprint(__name__)
+
+@bp.on_sqs_message(queue=task_queue_name(), batch_size=1)
+def on_task_message(event: SQSEvent) -> None:
+    for record in event:
+        routing.handle_task_message(json.loads(record.body))
+
+
+@bp.on_sqs_message(queue=webhook_queue_name(), batch_size=1)
+def on_webhook_message(event: SQSEvent) -> None:
+    for record in event:
+        webhooks.handle_webhook_message(json.loads(record.body))

@@ -1,0 +1,60 @@
+"""Step Functions: start a dossier's route, answer the route's callbacks."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalicelib.integrations.aws import client
+
+logger = logging.getLogger(__name__)
+
+STOPPED_ERROR = "Motcua.Stopped"
+# The route moved on without this token (answered already, timed out, execution ended):
+# nothing left to tell it.
+_GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
+
+
+class RouteEngine:
+    def __init__(self, region: str, state_machine_arn: str) -> None:
+        self._region = region
+        self._state_machine_arn = state_machine_arn
+
+    @property
+    def _sfn(self) -> Any:
+        return client("stepfunctions", self._region)
+
+    def start(self, execution_name: str, payload: dict[str, Any]) -> str:
+        """Starts the route once per name: a retried start finds the running execution."""
+        try:
+            response = self._sfn.start_execution(stateMachineArn=self._state_machine_arn, name=execution_name,
+                                                 input=json.dumps(payload, ensure_ascii=False))
+        except self._sfn.exceptions.ExecutionAlreadyExists:
+            return self._state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name}"
+        started: str = response["executionArn"]
+        return started
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        return self._answer(lambda: self._sfn.send_task_success(taskToken=token, output=json.dumps(output)))
+
+    def stop(self, token: str, cause: str) -> bool:
+        return self._answer(lambda: self._sfn.send_task_failure(taskToken=token, error=STOPPED_ERROR,
+                                                                  cause=cause[:256]))
+
+    def heartbeat(self, token: str) -> bool:
+        return self._answer(lambda: self._sfn.send_task_heartbeat(taskToken=token))
+
+    @staticmethod
+    def _answer(call: Any) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            call()
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in _GONE:
+                logger.info("route callback not needed any more: %s", code)
+                return False
+            raise
+        return True

@@ -1,0 +1,265 @@
+"""Routing a dossier between agencies (liên thông).
+
+The state machine walks the route and waits; this module answers it. Messages
+arrive on the task queue (an SQS event source in AWS, the local stack's pump
+locally) and every handler is idempotent: SQS delivers at least once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.config import get_settings
+from chalicelib.domain.dossiers import Dossier, LogEntry
+from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.tasks import (
+    Decision,
+    RoutePlan,
+    Task,
+    TaskRole,
+    decide,
+    execution_input,
+    plan_route,
+)
+from chalicelib.domain.workflow import DossierStatus, Role, transition
+from chalicelib.services import webhooks
+from chalicelib.services.catalogue import get_procedure
+from chalicelib.services.deps import get_calendar, get_engine, get_store, get_task_store, now
+from chalicelib.store.repository import Wait
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_ACTOR = "system"
+
+
+def _plan(dossier: Dossier) -> RoutePlan:
+    return plan_route(get_procedure(dossier.procedure_code))
+
+
+def start_route(dossier: Dossier) -> None:
+    # The dossier code is unique and a valid execution name: a retried start is a no-op.
+    get_engine().start(dossier.code, execution_input(dossier.code, _plan(dossier)))
+
+
+def _dossier(code: str) -> Dossier:
+    dossier = get_store().get_dossier(code)
+    if dossier is None:
+        raise NotFound(f"dossier {code} not found", code="dossier_not_found")
+    return dossier
+
+
+def _timeout_seconds(due_at: datetime, at: datetime) -> int:
+    return max(1, math.ceil((due_at - at).total_seconds()))
+
+
+def _task_id(token: str, role: TaskRole, index: int) -> str:
+    # Derived from the callback token: a redelivered schedule message opens the same tasks.
+    digest = hashlib.sha256(token.encode()).hexdigest()[:20]
+    return f"{digest}{'L' if role == 'lead' else 'H'}{index}"
+
+
+def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
+    """Opens the step's tasks with their deadlines and tells the route how long to wait."""
+    engine = get_engine()
+    dossier = _dossier(dossier_code)
+    if dossier.status.is_final:
+        engine.stop(token, f"dossier is {dossier.status.slug}")
+        return
+    plan = _plan(dossier)
+    step = plan.step(step_index)
+    at = now()
+    calendar = get_calendar()
+    if step.kind == "processing" and dossier.status is DossierStatus.RECEIVED:
+        status = transition(dossier.status, "start_processing", Role.SYSTEM)
+        dossier = get_store().apply_change(dossier, LogEntry(
+            at=at, actor=SYSTEM_ACTOR, action="start_processing", from_status=dossier.status, to_status=status,
+            note=f"Chuyển xử lý / Sent for processing: {step.agency_code}"))
+    lead = Task(
+        task_id=_task_id(token, "lead", 0), dossier_code=dossier.code, step_index=step.index, kind=step.kind,
+        role="lead", agency_code=step.agency_code, status="open", opened_at=at,
+        due_at=calendar.due_at(at, step.days), last_step=plan.is_last_processing(step.index),
+    )
+    helpers = [
+        Task(task_id=_task_id(token, "helper", n), dossier_code=dossier.code, step_index=step.index,
+             kind=step.kind, role="helper", agency_code=agency, status="open", opened_at=at,
+             due_at=calendar.due_at(at, days))
+        for n, (agency, days) in enumerate(step.helpers, start=1)
+    ]
+    opened = get_task_store().open_tasks([lead, *helpers])
+    for task in opened:
+        if task.status == "open":
+            webhooks.enqueue_task_event(task, "task.assigned")
+    engine.succeed(token, {
+        "lead": {"task_id": opened[0].task_id, "timeout_seconds": _timeout_seconds(opened[0].due_at, at)},
+        "helpers": [{"task_id": t.task_id, "timeout_seconds": _timeout_seconds(t.due_at, at)} for t in opened[1:]],
+    })
+
+
+def _route_answer(task: Task) -> dict[str, Any]:
+    return {"outcome": task.outcome,
+            "supplement_timeout_seconds": get_settings().supplement_wait_days * 24 * 3600}
+
+
+def await_task(task_id: str, token: str) -> None:
+    """The route now waits on this task: remember how to answer it."""
+    task = get_task_store().attach_token(task_id, token)
+    if task is None:
+        raise NotFound(f"task {task_id} not found", code="task_not_found")
+    # Decided (or cancelled) before the route got here: answer now, nobody else will.
+    if task.status == "decided":
+        get_engine().succeed(token, _route_answer(task))
+    elif task.status == "cancelled":
+        get_engine().stop(token, "task cancelled")
+
+
+def await_citizen(dossier_code: str, step_index: int, kind: str, token: str) -> None:
+    dossier = _dossier(dossier_code)
+    step = _plan(dossier).step(step_index)
+    get_task_store().put_wait(dossier_code, Wait(kind, token, step_index, step.kind, now()))
+    if dossier.status.is_final:
+        get_engine().stop(token, f"dossier is {dossier.status.slug}")
+
+
+def overdue(task_id: str, token: str) -> None:
+    """A task missed its deadline. The first miss of a dossier gets an apology with a new
+    date (slip 04, once per dossier); later misses are escalated; the task stays open."""
+    store = get_task_store()
+    task = store.get_task(task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found", code="task_not_found")
+    at = now()
+    days = max(_plan(_dossier(task.dossier_code)).step(task.step_index).days, 0.5)
+    new_due = get_calendar().due_at(at, days)
+    # TODO(issue 3): slip 04 and its single new date per dossier, escalation event and
+    # supervisor notification; today the task gets a new deadline and the log says so.
+    updated = store.record_overdue(task, new_due)
+    dossier = _dossier(task.dossier_code)
+    if not dossier.status.is_final:
+        get_store().apply_change(dossier, LogEntry(
+            at=at, actor=SYSTEM_ACTOR, action="overdue", from_status=dossier.status, to_status=dossier.status,
+            note=f"Quá hạn xử lý tại {task.agency_code} / Overdue at {task.agency_code}"))
+    get_engine().succeed(token, {"task_id": updated.task_id, "timeout_seconds": _timeout_seconds(updated.due_at, at)})
+
+
+def supplement_expired(dossier_code: str) -> None:
+    dossier = _dossier(dossier_code)
+    get_task_store().delete_wait(dossier_code, "supplement")
+    if dossier.status is not DossierStatus.SUPPLEMENT_REQUESTED:
+        return
+    status = transition(dossier.status, "supplement_expired", Role.SYSTEM)
+    get_store().apply_change(dossier, LogEntry(
+        at=now(), actor=SYSTEM_ACTOR, action="supplement_expired", from_status=dossier.status, to_status=status,
+        note="Quá hạn bổ sung hồ sơ / No supplement in time"))
+
+
+def handle_task_message(body: Mapping[str, Any]) -> None:
+    """One message of the task queue (what the SQS event source or the local pump delivers)."""
+    kind = body.get("type")
+    code = str(body.get("dossier_code", ""))
+    token = str(body.get("token", ""))
+    if kind == "step.schedule":
+        schedule_step(code, int(body["step_index"]), token)
+    elif kind == "task.await":
+        await_task(str(body["task_id"]), token)
+    elif kind == "task.overdue":
+        overdue(str(body["task_id"]), token)
+    elif kind == "supplement.await":
+        await_citizen(code, int(body["step_index"]), "supplement", token)
+    elif kind == "payment.await":
+        await_citizen(code, 0, "payment", token)
+    elif kind == "supplement.expired":
+        supplement_expired(code)
+    else:
+        # Not retried: a message nobody understands would only poison the queue.
+        logger.error("unknown task message type %r", kind)
+
+
+# --- agency side -----------------------------------------------------------------------------
+
+
+def agency_task(agency_code: str, task_id: str) -> Task:
+    task = get_task_store().get_task(task_id) if len(task_id) <= 64 else None
+    # Another agency's task does not exist, as far as this agency can tell.
+    if task is None or task.agency_code != agency_code:
+        raise NotFound(f"Không tìm thấy nhiệm vụ {task_id} / Task {task_id} not found", code="task_not_found")
+    return task
+
+
+def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
+    task = agency_task(agency_code, task_id)
+    effect = decide(task, decision)
+    dossier = _dossier(task.dossier_code)
+    at = now()
+    entry: LogEntry | None = None
+    changes: dict[str, Any] = {}
+    note = effect.note_vi + (f": {decision.note}" if decision.note else "")
+    if effect.action is not None:
+        role = Role.RECEPTION if task.kind == "reception" else Role.PROCESSING
+        status = transition(dossier.status, effect.action, role)
+        entry = LogEntry(at=at, actor=f"agency:{agency_code}", action=effect.action, from_status=dossier.status,
+                         to_status=status, note=note)
+        if effect.action == "receive":
+            # The appointment (slip 01) counts from the receipt, not from the online submission.
+            procedure = get_procedure(dossier.procedure_code)
+            changes = {"received_at": at, "due_at": get_calendar().due_at(at, procedure.processing_days)}
+    closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
+                     note=decision.note)
+    decided = get_task_store().decide(dossier, entry, closed, **changes)
+    if effect.outcome == "stop":
+        _cancel_open_tasks(dossier.code, at, keep=task.task_id)
+    if decided.token:
+        get_engine().succeed(decided.token, _route_answer(decided))
+    return decided
+
+
+def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = None) -> None:
+    store = get_task_store()
+    for task in store.tasks_of(dossier_code):
+        if task.status != "open" or task.task_id == keep:
+            continue
+        try:
+            cancelled = store.close_task(task, status="cancelled", at=at)
+        except Conflict:  # decided meanwhile: nothing to cancel
+            continue
+        webhooks.enqueue_task_event(cancelled, "task.cancelled")
+        if cancelled.token:
+            get_engine().stop(cancelled.token, "dossier closed")
+
+
+def heartbeat(agency_code: str, task_id: str) -> Task:
+    task = agency_task(agency_code, task_id)
+    if task.status != "open":
+        raise Conflict(f"Nhiệm vụ đã đóng / The task is {task.status}", code="task_closed")
+    if task.token:
+        get_engine().heartbeat(task.token)
+    return task
+
+
+def stop_route(dossier: Dossier, reason: str) -> None:
+    """The citizen withdrew: close open tasks and the citizen's waits so the route ends."""
+    at = now()
+    _cancel_open_tasks(dossier.code, at)
+    store = get_task_store()
+    for kind in ("supplement", "payment"):
+        wait = store.get_wait(dossier.code, kind)
+        if wait is not None:
+            get_engine().stop(wait.token, reason)
+            store.delete_wait(dossier.code, kind)
+
+
+def inbox(agency_code: str, status: str, *, cursor: str | None,
+          limit: int) -> tuple[list[tuple[Task, Dossier]], str | None]:
+    if status not in ("open", "decided", "cancelled"):
+        raise InvalidInput("status phải là open, decided hoặc cancelled / status must be open, decided or cancelled",
+                           code="invalid_parameter", field="status")
+    page = get_task_store().inbox(agency_code, status, cursor=cursor, limit=limit)
+    store = get_store()
+    items = [(task, dossier) for task in page.items if (dossier := store.get_dossier(task.dossier_code))]
+    return items, page.next_cursor
+

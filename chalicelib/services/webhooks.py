@@ -1,0 +1,87 @@
+"""Telling agencies about their tasks: signed webhooks (Standard Webhooks), retried
+through the webhook queue on network errors, 5xx and 429 only, then dead-lettered.
+An agency without a webhook endpoint just reads its inbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from chalicelib.config import get_settings
+from chalicelib.domain.tasks import Task
+from chalicelib.handlers import presenters  # the event body is the contract's shape
+from chalicelib.integrations.sqs import MessageQueue
+from chalicelib.integrations.webhooks import RetryPolicy, deliver
+from chalicelib.services.deps import get_store, get_task_store, now
+from chalicelib.store import webhooks as endpoints
+
+logger = logging.getLogger(__name__)
+
+TaskEvent = Literal["task.assigned", "task.cancelled"]
+
+
+def webhook_id(task_id: str, event: str) -> str:
+    # One id per (task, event): every retry, and a redelivered queue message, carries the
+    # same id, so the agency can tell it has seen it.
+    return f"msg_{task_id}_{event.split('.')[-1]}"
+
+
+def _queue() -> MessageQueue | None:
+    settings = get_settings()
+    return MessageQueue(settings.region, settings.webhook_queue_url) if settings.webhook_queue_url else None
+
+
+def enqueue_task_event(task: Task, event: TaskEvent) -> None:
+    queue = _queue()
+    endpoint = endpoints.get_endpoint(task.agency_code)
+    if queue is None or endpoint is None or endpoint.disabled:
+        return
+    queue.send({"task_id": task.task_id, "event": event, "webhook_id": webhook_id(task.task_id, event),
+                "attempt": 1})
+
+
+def _event_body(task: Task, event: str) -> dict[str, Any] | None:
+    dossier = get_store().get_dossier(task.dossier_code)
+    if dossier is None:
+        return None
+    shown = presenters.agency_task(task, dossier)
+    return {"type": event, "data": {"task_id": task.task_id, "dossier_code": task.dossier_code,
+                                    "step": shown["step"], "due_at": shown["due_at"], "dossier": shown["dossier"]}}
+
+
+def handle_webhook_message(message: Mapping[str, Any]) -> str:
+    """Delivers one queued event; returns what happened (for logs and tests)."""
+    settings = get_settings()
+    task = get_task_store().get_task(str(message["task_id"]))
+    if task is None:
+        return "unknown_task"
+    endpoint = endpoints.get_endpoint(task.agency_code)
+    if endpoint is None or endpoint.disabled:
+        return "no_endpoint"
+    event = str(message["event"])
+    body = _event_body(task, event)
+    if body is None:
+        return "unknown_dossier"
+    attempt = int(message.get("attempt", 1))
+    result = deliver(endpoint.url, endpoint.secret, str(message["webhook_id"]), body)
+    if result.outcome == "delivered":
+        return "delivered"
+    if result.outcome == "gone":
+        # 410 Gone: the agency unsubscribed; ops re-enable it when it asks again.
+        endpoints.disable_endpoint(task.agency_code, "410 Gone", now())
+        return "gone"
+    if result.outcome == "failed":
+        logger.warning("webhook to %s refused (%s), not retried", task.agency_code, result.error)
+        return "failed"
+    policy = RetryPolicy(max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_retry_base_seconds)
+    if policy.exhausted(attempt):
+        if settings.webhook_dlq_url:
+            MessageQueue(settings.region, settings.webhook_dlq_url).send(
+                {**message, "last_error": result.error, "last_status": result.status})
+        return "dead_lettered"
+    queue = _queue()
+    assert queue is not None
+    queue.send({**message, "attempt": attempt + 1},
+               delay_seconds=round(policy.delay(attempt, result.retry_after_seconds)))
+    return "retrying"

@@ -1,0 +1,215 @@
+"""Dossiers routed between agencies by the real state machine (moto executes the ASL),
+answered through the agency API. The task queue is pumped by the same function the
+SQS event source calls in AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from chalicelib.services.agency_auth import issue_key
+from chalicelib.services.deps import get_store
+from chalicelib.services.routing import handle_task_message
+from tests.factories import COMMUNE, DESK, JUSTICE, create_catalogue, create_procedure_dict, create_submission
+
+
+def pump(until: Callable[[], bool], *, seconds: float = 20) -> None:
+    """Hands the route's messages to the app until ``until()`` holds."""
+    sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
+    queue = os.environ["MOTCUA_TASK_QUEUE_URL"]
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, "the route did not get there in time"
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", []):
+            handle_task_message(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        time.sleep(0.05)
+
+
+def execution_status(code: str) -> str:
+    sfn = boto3.client("stepfunctions", region_name=os.environ["AWS_REGION"])
+    arn = os.environ["MOTCUA_ROUTE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{code}"
+    status: str = sfn.describe_execution(executionArn=arn)["status"]
+    return status
+
+
+class Agencies:
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.keys: dict[str, str] = {}
+
+    def key(self, agency: str) -> str:
+        if agency not in self.keys:
+            self.keys[agency] = issue_key(agency, "test")
+        return self.keys[agency]
+
+    def inbox(self, agency: str, status: str = "open") -> list[dict[str, Any]]:
+        response = self.api.http.get(f"/agency/tasks?status={status}",
+                                     headers={"Authorization": f"Bearer {self.key(agency)}"})
+        assert response.status_code == 200, response.body
+        items: list[dict[str, Any]] = json.loads(response.body)["items"]
+        return items
+
+    def task_for(self, agency: str, code: str) -> dict[str, Any]:
+        found: list[dict[str, Any]] = []
+
+        def arrived() -> bool:
+            found[:] = [t for t in self.inbox(agency) if t["dossier_code"] == code]
+            return bool(found)
+
+        pump(arrived)
+        return found[0]
+
+    def decide(self, agency: str, task_id: str, decision: str, note: str = "", key: str | None = None) -> Any:
+        body = {"decision": decision, **({"note": note} if note else {})}
+        return self.api.http.post(f"/agency/tasks/{task_id}/decision",
+                                  headers={"Authorization": f"Bearer {key or self.key(agency)}",
+                                           "Content-Type": "application/json"}, body=json.dumps(body))
+
+
+@pytest.fixture
+def agencies(api: Any) -> Agencies:
+    return Agencies(api)
+
+
+def submit(api: Any, token: str, procedure_code: str) -> str:
+    ticket = json.loads(api.http.post("/uploads", headers={"Authorization": f"Bearer {token}",
+                                                           "Content-Type": "application/json"},
+                                      body=json.dumps({"filename": "a.pdf", "content_type": "application/pdf",
+                                                       "size": 4})).body)
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("a.pdf", b"%PDF")}, timeout=10)
+    response = api.http.post("/dossiers", headers={"Authorization": f"Bearer {token}",
+                                                   "Content-Type": "application/json"},
+                             body=json.dumps(create_submission(procedure_code, documents=[
+                                 {"document_id": "to_khai", "upload_id": ticket["upload_id"]}])))
+    assert response.status_code == 201, response.body
+    return str(json.loads(response.body)["code"])
+
+
+def dossier_status(code: str) -> int:
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    return int(dossier.status)
+
+
+def test_one_agency_route_receive_then_approve(api: Any, sample_catalogue: None, sample_token: str,
+                                               frozen_clock: datetime, agencies: Agencies) -> None:
+    code = submit(api, sample_token, "2.000488")
+    desk_task = agencies.task_for(DESK, code)
+    assert desk_task["step"] == {"index": 0, "kind": "reception", "role": "lead", "last": False}
+    assert desk_task["dossier"]["applicant"]["full_name"] == "Nguyễn Văn An"
+    received = agencies.decide(DESK, desk_task["task_id"], "receive")
+    assert received.status_code == 200, received.body
+    assert dossier_status(code) == 2
+    justice_task = agencies.task_for(JUSTICE, code)
+    assert justice_task["step"]["last"] is True
+    assert dossier_status(code) == 4
+    assert agencies.decide(JUSTICE, justice_task["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None and int(dossier.status) == 9
+    assert [e.action for e in dossier.history] == ["submit", "receive", "start_processing", "approve_final"]
+    assert dossier.received_at is not None
+    assert agencies.inbox(DESK) == [] and agencies.inbox(JUSTICE) == []
+
+
+def test_desk_refusal_closes_the_route(api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime,
+                                       agencies: Agencies) -> None:
+    code = submit(api, sample_token, "2.000488")
+    task = agencies.task_for(DESK, code)
+    assert agencies.decide(DESK, task["task_id"], "refuse").status_code == 422  # a reason is required
+    refused = agencies.decide(DESK, task["task_id"], "refuse", "Hồ sơ không thuộc thẩm quyền")
+    assert refused.status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 3
+
+
+def test_decisions_that_do_not_fit_are_refused_and_change_nothing(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    code = submit(api, sample_token, "2.000488")
+    task = agencies.task_for(DESK, code)
+    approve_at_desk = agencies.decide(DESK, task["task_id"], "approve")
+    assert approve_at_desk.status_code == 422
+    assert json.loads(approve_at_desk.body)["error"]["code"] == "decision_not_allowed"
+    other_agency = agencies.decide(JUSTICE, task["task_id"], "receive")
+    assert other_agency.status_code == 404
+    assert dossier_status(code) == 1
+    assert agencies.decide(DESK, task["task_id"], "receive").status_code == 200
+    second = agencies.decide(DESK, task["task_id"], "receive")
+    assert second.status_code == 409
+    assert json.loads(second.body)["error"]["code"] == "task_closed"
+    justice = agencies.task_for(JUSTICE, code)
+    assert agencies.decide(JUSTICE, justice["task_id"], "reject", "Không đủ điều kiện").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 8
+
+
+def test_three_agency_interagency_route(api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime,
+                                        agencies: Agencies) -> None:
+    """Commune desk → province department → province People's Committee (liên thông)."""
+    procedure = create_procedure_dict("LT.0001", agency=COMMUNE, tier="commune", days=6, fee_vnd=0)
+    procedure["route"] = [
+        {"kind": "reception", "agency_code": COMMUNE, "days": 1},
+        {"kind": "processing", "agency_code": JUSTICE, "days": 3},
+        {"kind": "processing", "agency_code": DESK, "days": 2},
+    ]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0001")
+    assert code.startswith(f"{COMMUNE}-")
+    for agency, decision in ((COMMUNE, "receive"), (JUSTICE, "approve"), (DESK, "approve")):
+        task = agencies.task_for(agency, code)
+        assert agencies.decide(agency, task["task_id"], decision).status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None and int(dossier.status) == 9
+    assert [e.actor for e in dossier.history if e.action in ("receive", "approve_step", "approve_final")] == [
+        f"agency:{COMMUNE}", f"agency:{JUSTICE}", f"agency:{DESK}"]
+
+
+def test_parallel_agencies_and_their_lead(api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime,
+                                          agencies: Agencies) -> None:
+    procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
+    procedure["route"] = [
+        {"kind": "reception", "agency_code": DESK, "days": 1},
+        {"kind": "processing", "agency_code": JUSTICE, "days": 3,
+         "parallel": [{"agency_code": COMMUNE, "days": 2}, {"agency_code": DESK, "days": 3}]},
+    ]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0002")
+    desk = agencies.task_for(DESK, code)
+    agencies.decide(DESK, desk["task_id"], "receive")
+    helper_tasks = [agencies.task_for(COMMUNE, code), agencies.task_for(DESK, code)]
+    lead = agencies.task_for(JUSTICE, code)
+    assert {t["step"]["role"] for t in helper_tasks} == {"helper"}
+    assert agencies.decide(COMMUNE, helper_tasks[0]["task_id"], "request_supplement", "x").status_code == 422
+    # The lead decides after the parallel agencies: its task opens with theirs but the
+    # route only waits on it once they have answered.
+    for agency, task in zip((COMMUNE, DESK), helper_tasks, strict=True):
+        assert agencies.decide(agency, task["task_id"], "approve").status_code == 200
+    assert agencies.decide(JUSTICE, lead["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 9
+
+
+def test_withdrawal_ends_the_route(api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime,
+                                   agencies: Agencies) -> None:
+    code = submit(api, sample_token, "2.000488")
+    task = agencies.task_for(DESK, code)
+    response = api.http.post(f"/dossiers/{code}/withdraw", headers={"Authorization": f"Bearer {sample_token}",
+                                                                     "Content-Type": "application/json"}, body="{}")
+    assert response.status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert agencies.inbox(DESK) == []
+    late = agencies.decide(DESK, task["task_id"], "receive")
+    assert late.status_code == 409
+    assert dossier_status(code) == 7
