@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.domain.catalogue import Procedure
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.forms import FieldError, ValidationFailed, validate_against
+from chalicelib.domain.slips import Slip, SlipNumber
 from chalicelib.domain.workflow import DossierStatus
 
 # Circular 01/2018/TT-VPCP art. 19: <receiving agency id>-<YYMMDD>-<sequence of the day>.
@@ -226,3 +227,54 @@ class Dossier:
     received_at: datetime | None = None
     version: int = 1
     history: tuple[LogEntry, ...] = field(default=())
+    slips: tuple[Slip, ...] = field(default=())
+
+    def has_slip(self, number: SlipNumber) -> bool:
+        return any(slip.number is number for slip in self.slips)
+
+
+SUPPLEMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "properties": {
+        "form": {"type": "object", "title": "Tờ khai (các trường sửa đổi)"},
+        "documents": SUBMISSION_SCHEMA["properties"]["documents"],
+        "note": {"type": "string", "title": "Ghi chú", "maxLength": 1000},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Supplement:
+    """A citizen's answer to a supplement request: the whole form after the changes, and
+    the documents added."""
+
+    form: dict[str, Any]
+    new_documents: tuple[DocumentRef, ...]
+    note: str
+
+
+def validate_supplement(procedure: Procedure, dossier: Dossier, body: Mapping[str, Any]) -> Supplement:
+    refuse_server_owned(body)
+    validate_against(SUPPLEMENT_SCHEMA, body, prefix="")
+    form = {**dossier.form, **body.get("form", {})}
+    errors: list[FieldError] = []
+    try:
+        validate_against(procedure.form_schema, form, prefix="form")
+    except ValidationFailed as failed:
+        errors.extend(failed.errors)
+    new_documents = tuple(DocumentRef(d["document_id"], d["upload_id"]) for d in body.get("documents", []))
+    known = {doc.id for doc in procedure.required_documents}
+    already = {ref.upload_id for ref in dossier.documents}
+    for index, ref in enumerate(new_documents):
+        if ref.document_id not in known:
+            errors.append(FieldError(f"documents[{index}].document_id",
+                                     f"thủ tục không có thành phần '{ref.document_id}' / unknown document"))
+        if ref.upload_id in already:
+            errors.append(FieldError(f"documents[{index}].upload_id",
+                                     "tệp đã có trong hồ sơ / upload already in the dossier"))
+        already.add(ref.upload_id)
+    if errors:
+        raise ValidationFailed(errors)
+    return Supplement(form=form, new_documents=new_documents, note=str(body.get("note", "")).strip())

@@ -66,7 +66,15 @@ def withdraw_dossier(code: str) -> dict[str, Any]:
     return presenters.dossier_detail(dossiers.withdraw_dossier(citizen.sub, code, reason))
 
 
+@api_route(bp, "/dossiers/{code}/supplement", methods=["POST"])
+def supplement_dossier(code: str) -> dict[str, Any]:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    query_params(request, set())
+    return presenters.dossier_detail(dossiers.supplement_dossier(citizen.sub, code, json_body(request)))
+
+
 @api_route(bp, "/track/{code}", methods=["GET"])
 def track(code: str) -> dict[str, Any]:
     query_params(bp.current_request, set())
-    return presenters.dossier_tracking(dossiers.track_dossier(code))
+    return presenters.dossier_tracking(*dossiers.track_dossier(code))

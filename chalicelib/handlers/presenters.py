@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.catalogue import Procedure
 from chalicelib.domain.dossiers import Dossier, LogEntry
+from chalicelib.domain.slips import Slip
 from chalicelib.domain.tasks import Task
 from chalicelib.services.catalogue import ProcedureDetail
 from chalicelib.services.uploads import UploadTicket
@@ -120,12 +121,35 @@ def dossier_detail(dossier: Dossier) -> dict[str, Any]:
         "form": dossier.form,
         "documents": [{"document_id": d.document_id, "upload_id": d.upload_id} for d in dossier.documents],
         "history": [_history(entry) for entry in dossier.history],
+        "slips": [_slip(slip) for slip in dossier.slips],
         "result": None,
     }
 
 
-def dossier_tracking(dossier: Dossier) -> dict[str, Any]:
-    """What anyone holding the code may see: no personal data."""
+def _slip(slip: Slip) -> dict[str, Any]:
+    return {
+        "number": f"{int(slip.number):02d}",
+        "title": {"vi": slip.number.title_vi, "en": slip.number.title_en},
+        "issued_at": local_time(slip.issued_at),
+        "issued_by": slip.issued_by,
+        "details": {key: (local_time(datetime.fromisoformat(value)) if key.endswith("_at") else value)
+                    for key, value in slip.details.items()},
+    }
+
+
+def dossier_tracking(dossier: Dossier, open_tasks: list[Task]) -> dict[str, Any]:
+    """What anyone holding the code may see: no personal data, but where the dossier is
+    and by when that step is due."""
+    current = None
+    if open_tasks:
+        step = min(task.step_index for task in open_tasks)
+        here = [task for task in open_tasks if task.step_index == step]
+        current = {
+            "index": step,
+            "kind": here[0].kind,
+            "agency_codes": sorted({task.agency_code for task in here}),
+            "due_at": local_time(max(task.due_at for task in here)),
+        }
     return {
         "code": dossier.code,
         "procedure_code": dossier.procedure_code,
@@ -134,6 +158,7 @@ def dossier_tracking(dossier: Dossier) -> dict[str, Any]:
         "submitted_at": local_time(dossier.submitted_at),
         "due_at": local_time(dossier.due_at),
         "updated_at": local_time(dossier.updated_at),
+        "current_step": current,
     }
 
 

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.dossiers import (
+    DocumentRef,
     Dossier,
     LogEntry,
-    Submission,
     format_dossier_code,
     is_dossier_code,
     parse_submission_envelope,
     validate_submission,
+    validate_supplement,
 )
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.forms import FieldError, ValidationFailed
-from chalicelib.domain.workflow import Role, transition
+from chalicelib.domain.tasks import Task
+from chalicelib.domain.workflow import DossierStatus, Role, transition
 from chalicelib.services import routing
-from chalicelib.services.catalogue import require_online_procedure
-from chalicelib.services.deps import get_calendar, get_storage, get_store, now
+from chalicelib.services.catalogue import get_procedure, require_online_procedure
+from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Page
 
 CITIZEN_ACTOR = "citizen"
@@ -32,12 +34,12 @@ def _not_found(code: str) -> NotFound:
     return NotFound(f"Không tìm thấy hồ sơ {code} / Dossier {code} not found", code="dossier_not_found")
 
 
-def _check_uploads(owner: str, submission: Submission) -> None:
+def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
     settings = get_settings()
     store = get_store(settings)
     storage = get_storage(settings)
     errors: list[FieldError] = []
-    for index, ref in enumerate(submission.documents):
+    for index, ref in enumerate(refs):
         field = f"documents[{index}].upload_id"
         upload = store.get_upload(ref.upload_id)
         if upload is None or upload.owner != owner:
@@ -59,7 +61,7 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     procedure_code, envelope = parse_submission_envelope(body)
     procedure = require_online_procedure(procedure_code)
     submission = validate_submission(procedure, envelope)
-    _check_uploads(owner, submission)
+    _check_uploads(owner, submission.documents)
     submitted = now()
     status = transition(None, "submit", Role.CITIZEN)
     day = submitted.astimezone(VN_TZ).date()
@@ -104,11 +106,12 @@ def get_own_dossier(owner: str, code: str) -> Dossier:
     return dossier
 
 
-def track_dossier(code: str) -> Dossier:
+def track_dossier(code: str) -> tuple[Dossier, list[Task]]:
+    """The dossier and the tasks open on it (where it is now)."""
     dossier = get_store().get_dossier(code) if is_dossier_code(code) else None
     if dossier is None:
         raise _not_found(code)
-    return dossier
+    return dossier, [task for task in get_task_store().tasks_of(code) if task.status == "open"]
 
 
 def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
@@ -123,3 +126,30 @@ def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
     routing.stop_route(withdrawn, "withdrawn by the applicant")
     return withdrawn
 
+
+
+def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossier:
+    """The citizen answers a supplement request; the step that asked for it starts again
+    (Decree 61/2018: a dossier found incomplete in processing restarts its deadline)."""
+    dossier = get_own_dossier(owner, code)
+    if dossier.status is not DossierStatus.SUPPLEMENT_REQUESTED:
+        raise Conflict("Hồ sơ không ở trạng thái chờ bổ sung / The dossier is not waiting for a supplement",
+                       code="invalid_status")
+    procedure = get_procedure(dossier.procedure_code)
+    supplement = validate_supplement(procedure, dossier, body)
+    _check_uploads(owner, supplement.new_documents)
+    at = now()
+    asked_at_reception = routing.supplement_requested_at_reception(dossier.code)
+    action = "supplement_reception" if asked_at_reception else "supplement_processing"
+    status = transition(dossier.status, action, Role.CITIZEN)
+    note = "Công dân đã bổ sung hồ sơ / Supplement provided" + (f": {supplement.note}" if supplement.note else "")
+    changes: dict[str, Any] = {"form": supplement.form,
+                               "documents": (*dossier.documents, *supplement.new_documents)}
+    if not asked_at_reception:
+        changes["due_at"] = get_calendar().due_at(at, procedure.processing_days)
+    updated = get_store().apply_change(
+        dossier, LogEntry(at=at, actor=CITIZEN_ACTOR, action=action, from_status=dossier.status, to_status=status,
+                          note=note),
+        attach=supplement.new_documents, **changes)
+    routing.resume_after_supplement(updated)
+    return updated

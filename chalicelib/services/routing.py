@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.config import get_settings
+from chalicelib.domain import slips
 from chalicelib.domain.dossiers import Dossier, LogEntry
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.tasks import (
@@ -118,33 +119,86 @@ def await_task(task_id: str, token: str) -> None:
         get_engine().stop(token, "task cancelled")
 
 
+_WAITING_STATUS = {"supplement": DossierStatus.SUPPLEMENT_REQUESTED, "payment": DossierStatus.AWAITING_FEE}
+
+
 def await_citizen(dossier_code: str, step_index: int, kind: str, token: str) -> None:
+    """The route waits for the citizen (a supplement, a fee): keep the token where the
+    citizen's answer will find it."""
+    store = get_task_store()
     dossier = _dossier(dossier_code)
     step = _plan(dossier).step(step_index)
-    get_task_store().put_wait(dossier_code, Wait(kind, token, step_index, step.kind, now()))
+    store.put_wait(dossier_code, Wait(kind, token, step_index, step.kind, now()))
+    # The citizen may have answered before the route got here: read again after writing,
+    # so that one side or the other always sees both.
+    dossier = _dossier(dossier_code)
     if dossier.status.is_final:
+        store.delete_wait(dossier_code, kind)
         get_engine().stop(token, f"dossier is {dossier.status.slug}")
+    elif dossier.status is not _WAITING_STATUS[kind]:
+        store.delete_wait(dossier_code, kind)
+        get_engine().succeed(token, {})
+
+
+def supplement_requested_at_reception(dossier_code: str) -> bool:
+    """Whether the open supplement request came from the reception desk."""
+    store = get_task_store()
+    wait = store.get_wait(dossier_code, "supplement")
+    if wait is not None:
+        return wait.step_kind == "reception"
+    # The route has not registered its wait yet: the latest request tells (steps only go forward).
+    asked = [t for t in store.tasks_of(dossier_code) if t.decision == "request_supplement"]
+    latest = max(asked, key=lambda t: (t.decided_at or t.opened_at, t.step_index), default=None)
+    return latest is None or latest.kind == "reception"
+
+
+def resume_after_supplement(dossier: Dossier) -> None:
+    store = get_task_store()
+    wait = store.get_wait(dossier.code, "supplement")
+    if wait is not None:
+        store.delete_wait(dossier.code, "supplement")
+        get_engine().succeed(wait.token, {})
 
 
 def overdue(task_id: str, token: str) -> None:
-    """A task missed its deadline. The first miss of a dossier gets an apology with a new
-    date (slip 04, once per dossier); later misses are escalated; the task stays open."""
+    """A task missed its deadline; it stays open. The dossier's first miss gets the apology
+    slip 04 and a new return date (once per dossier, Decree 61/2018 art. 19); any later
+    miss is escalated: logged, and the agency's supervising agency is told."""
     store = get_task_store()
     task = store.get_task(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     at = now()
-    days = max(_plan(_dossier(task.dossier_code)).step(task.step_index).days, 0.5)
-    new_due = get_calendar().due_at(at, days)
-    # TODO(issue 3): slip 04 and its single new date per dossier, escalation event and
-    # supervisor notification; today the task gets a new deadline and the log says so.
-    updated = store.record_overdue(task, new_due)
     dossier = _dossier(task.dossier_code)
-    if not dossier.status.is_final:
-        get_store().apply_change(dossier, LogEntry(
-            at=at, actor=SYSTEM_ACTOR, action="overdue", from_status=dossier.status, to_status=dossier.status,
-            note=f"Quá hạn xử lý tại {task.agency_code} / Overdue at {task.agency_code}"))
-    get_engine().succeed(token, {"task_id": updated.task_id, "timeout_seconds": _timeout_seconds(updated.due_at, at)})
+    days = _plan(dossier).step(task.step_index).days
+    new_due = get_calendar().due_at(at, days)
+    if task.status == "open" and task.due_at <= at:
+        task = store.record_overdue(task, new_due)
+        if not dossier.status.is_final:
+            _record_miss(dossier, task, at, new_due)
+    get_engine().succeed(token, {"task_id": task.task_id, "timeout_seconds": _timeout_seconds(task.due_at, at)})
+
+
+def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) -> None:
+    if not dossier.has_slip(slips.SlipNumber.APOLOGY):
+        # The citizen's new date: the later of the late step's new deadline and the date
+        # already promised.
+        promised = max(new_due, dossier.due_at)
+        get_store().apply_change(
+            dossier,
+            LogEntry(at=at, actor=SYSTEM_ACTOR, action="apologise", from_status=dossier.status,
+                     to_status=dossier.status,
+                     note=f"Quá hạn tại {task.agency_code}; xin lỗi và hẹn lại / Overdue: apology and new date"),
+            slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
+            due_at=promised)
+        return
+    get_store().apply_change(dossier, LogEntry(
+        at=at, actor=SYSTEM_ACTOR, action="escalate", from_status=dossier.status, to_status=dossier.status,
+        note=f"Quá hạn lần {task.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
+             f"Overdue again at {task.agency_code}: escalated to the supervising agency"))
+    agency = get_store().get_agency(task.agency_code)
+    supervisor = agency.parent_code if agency is not None else None
+    webhooks.enqueue_escalation(task, supervisor)
 
 
 def supplement_expired(dossier_code: str) -> None:
@@ -207,7 +261,12 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
         if effect.action == "receive":
             # The appointment (slip 01) counts from the receipt, not from the online submission.
             procedure = get_procedure(dossier.procedure_code)
-            changes = {"received_at": at, "due_at": get_calendar().due_at(at, procedure.processing_days)}
+            due = get_calendar().due_at(at, procedure.processing_days)
+            changes = {"received_at": at, "due_at": due, "slips": [slips.receipt(at, agency_code, due)]}
+        elif effect.action == "request_supplement":
+            changes = {"slips": [slips.supplement_request(at, agency_code, decision.note)]}
+        elif effect.action == "refuse":
+            changes = {"slips": [slips.refusal(at, agency_code, decision.note)]}
     closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
                      note=decision.note)
     decided = get_task_store().decide(dossier, entry, closed, **changes)

@@ -18,7 +18,7 @@ from chalicelib.store import webhooks as endpoints
 
 logger = logging.getLogger(__name__)
 
-TaskEvent = Literal["task.assigned", "task.cancelled"]
+TaskEvent = Literal["task.assigned", "task.cancelled", "task.escalated"]
 
 
 def webhook_id(task_id: str, event: str) -> str:
@@ -41,6 +41,19 @@ def enqueue_task_event(task: Task, event: TaskEvent) -> None:
                 "attempt": 1})
 
 
+def enqueue_escalation(task: Task, supervisor_code: str | None) -> None:
+    """A task missed its deadline again: tell the agency's supervising agency (its parent),
+    or, with none, the agency itself."""
+    queue = _queue()
+    recipient = supervisor_code or task.agency_code
+    endpoint = endpoints.get_endpoint(recipient)
+    if queue is None or endpoint is None or endpoint.disabled:
+        logger.warning("escalation of task %s: agency %s has no webhook endpoint", task.task_id, recipient)
+        return
+    queue.send({"task_id": task.task_id, "event": "task.escalated", "recipient": recipient,
+                "webhook_id": f"{webhook_id(task.task_id, 'task.escalated')}_{task.overdue_count}", "attempt": 1})
+
+
 def _event_body(task: Task, event: str) -> dict[str, Any] | None:
     dossier = get_store().get_dossier(task.dossier_code)
     if dossier is None:
@@ -56,7 +69,7 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
     task = get_task_store().get_task(str(message["task_id"]))
     if task is None:
         return "unknown_task"
-    endpoint = endpoints.get_endpoint(task.agency_code)
+    endpoint = endpoints.get_endpoint(str(message.get("recipient") or task.agency_code))
     if endpoint is None or endpoint.disabled:
         return "no_endpoint"
     event = str(message["event"])
@@ -69,7 +82,7 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
         return "delivered"
     if result.outcome == "gone":
         # 410 Gone: the agency unsubscribed; ops re-enable it when it asks again.
-        endpoints.disable_endpoint(task.agency_code, "410 Gone", now())
+        endpoints.disable_endpoint(endpoint.agency_code, "410 Gone", now())
         return "gone"
     if result.outcome == "failed":
         logger.warning("webhook to %s refused (%s), not retried", task.agency_code, result.error)

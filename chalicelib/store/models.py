@@ -21,6 +21,7 @@ Access patterns (no Scan on any request path):
 | 11| an agency's inbox by status, by due   | GSI1: GSI1PK = AGENCY#<code>#TASKS#<status>, GSI1SK = <due>#<id>   |
 | 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
 | 13| a dossier's wait on the citizen/fee   | PK = DOSSIER#<code>, SK = WAIT#<kind> (holds the callback token)   |
+| 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
 """
@@ -109,6 +110,10 @@ def dossier_tasks_pk(dossier_code: str) -> str:
 
 def dossier_task_sk(step_index: int, role: str, task_id: str) -> str:
     return f"{step_index:03d}#{role}#{task_id}"
+
+
+def slip_sk(number: int, issued_iso: str) -> str:
+    return f"SLIP#{number:02d}#{issued_iso}"
 
 
 def wait_sk(kind: str) -> str:
@@ -224,6 +229,13 @@ class WaitItem(TableItem, discriminator="wait"):
     step_index = NumberAttribute()
     step_kind = UnicodeAttribute()
     opened_at = UTCDateTimeAttribute()
+
+
+class SlipItem(TableItem, discriminator="slip"):
+    number = NumberAttribute()
+    issued_at = UTCDateTimeAttribute()
+    issued_by = UnicodeAttribute()
+    details = JSONAttribute()
 
 
 class CounterItem(TableItem, discriminator="counter"):

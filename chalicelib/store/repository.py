@@ -30,6 +30,7 @@ from chalicelib.domain.catalogue import (
 )
 from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry
 from chalicelib.domain.errors import Conflict, InvalidInput
+from chalicelib.domain.slips import Slip, SlipNumber
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.text import fold
 from chalicelib.domain.uploads import Upload
@@ -95,6 +96,22 @@ def _take_page(results: Iterable[m.TableItem], limit: int) -> Page[m.TableItem]:
             return Page(items, _encode_cursor(_gsi1_key(items[-1])))
         items.append(item)
     return Page(items, None)
+
+
+def _attach_uploads_in(transaction: TransactWrite, refs: Iterable[DocumentRef], *, owner: str, code: str) -> None:
+    """Marks uploads as the dossier's, on condition that they are the owner's and still free."""
+    for ref in refs:
+        transaction.update(
+            m.UploadItem(m.upload_pk(ref.upload_id), m.META),
+            actions=[
+                m.UploadItem.attached.set(True),
+                m.UploadItem.dossier_code.set(code),
+                m.UploadItem.expires_at.remove(),
+            ],
+            condition=(m.UploadItem.pk.exists() & (m.UploadItem.attached == False)  # noqa: E712
+                       & (m.UploadItem.owner == owner)),
+            add_version_condition=False,
+        )
 
 
 def _log_item(code: str, entry: LogEntry, sequence: int) -> m.LogItem:
@@ -304,18 +321,7 @@ class Store:
                         )
                     transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
                     transaction.save(_log_item(code, first_entry, 0))
-                    for ref in dossier.documents:
-                        transaction.update(
-                            m.UploadItem(m.upload_pk(ref.upload_id), m.META),
-                            actions=[
-                                m.UploadItem.attached.set(True),
-                                m.UploadItem.dossier_code.set(code),
-                                m.UploadItem.expires_at.remove(),
-                            ],
-                            condition=(m.UploadItem.pk.exists() & (m.UploadItem.attached == False)  # noqa: E712
-                                       & (m.UploadItem.owner == dossier.owner)),
-                            add_version_condition=False,
-                        )
+                    _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code)
             except TransactWriteError as error:
                 reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
                 upload_reasons = reasons[3:]
@@ -355,14 +361,17 @@ class Store:
         """The dossier and its whole progress log, in one query on its partition."""
         dossier_item: m.DossierItem | None = None
         history: list[LogEntry] = []
+        slips: list[Slip] = []
         for item in m.TableItem.query(m.dossier_pk(code), consistent_read=True):
             if isinstance(item, m.DossierItem):
                 dossier_item = item
             elif isinstance(item, m.LogItem):
                 history.append(_log_entry(item))
+            elif isinstance(item, m.SlipItem):
+                slips.append(Slip(SlipNumber(int(item.number)), item.issued_at, item.issued_by, dict(item.details)))
         if dossier_item is None:
             return None
-        return _dossier(dossier_item, tuple(history))
+        return replace(_dossier(dossier_item, tuple(history)), slips=tuple(slips))
 
     def list_dossiers_of(self, owner: str, *, cursor: str | None, limit: int) -> Page[Dossier]:
         partition = m.owner_pk(owner)
@@ -373,22 +382,32 @@ class Store:
         return Page([_dossier(item) for item in page.items if isinstance(item, m.DossierItem)],
                     page.next_cursor)
 
-    def change_in(self, transaction: TransactWrite, dossier: Dossier, entry: LogEntry, **changes: Any) -> Dossier:
+    def change_in(self, transaction: TransactWrite, dossier: Dossier, entry: LogEntry, *,
+                  slips: Iterable[Slip] = (), **changes: Any) -> Dossier:
         """Adds to a transaction: the dossier moved to ``entry.to_status`` (if nobody changed it
-        since it was read) and the log entry."""
+        since it was read), the log entry and the slips issued with it."""
         updated = replace(dossier, status=entry.to_status, updated_at=entry.at, **changes)
         item = self._dossier_item(updated)
         item.version = dossier.version
         # The version attribute adds "version = <read version>" to the condition.
         transaction.save(item)
         transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
-        return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry))
+        issued = tuple(slips)
+        for slip in issued:
+            sort_key = m.slip_sk(int(slip.number), slip.issued_at.isoformat())
+            transaction.save(m.SlipItem(m.dossier_pk(dossier.code), sort_key, number=int(slip.number),
+                                        issued_at=slip.issued_at, issued_by=slip.issued_by, details=slip.details))
+        return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry),
+                       slips=(*dossier.slips, *issued))
 
-    def apply_change(self, dossier: Dossier, entry: LogEntry, **changes: Any) -> Dossier:
-        """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read."""
+    def apply_change(self, dossier: Dossier, entry: LogEntry, *, attach: Iterable[DocumentRef] = (),
+                     slips: Iterable[Slip] = (), **changes: Any) -> Dossier:
+        """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read,
+        attaching the uploads in ``attach`` (a supplement) in the same transaction."""
         try:
             with self._transaction() as transaction:
-                updated = self.change_in(transaction, dossier, entry, **changes)
+                updated = self.change_in(transaction, dossier, entry, slips=slips, **changes)
+                _attach_uploads_in(transaction, attach, owner=dossier.owner, code=dossier.code)
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:

@@ -113,6 +113,15 @@ def test_one_agency_route_receive_then_approve(api: Any, sample_catalogue: None,
     justice_task = agencies.task_for(JUSTICE, code)
     assert justice_task["step"]["last"] is True
     assert dossier_status(code) == 4
+    # Slip 01: the appointment counts 10 working days from the receipt (Thu 26 Nov 09:00).
+    detail = json.loads(api.http.get(f"/dossiers/{code}", headers={"Authorization": f"Bearer {sample_token}"}).body)
+    assert [(s["number"], s["issued_by"]) for s in detail["slips"]] == [("01", DESK)]
+    assert detail["slips"][0]["details"]["appointment_at"] == "2026-12-10T09:00:00+07:00" == detail["due_at"]
+    assert detail["slips"][0]["title"]["vi"] == "Giấy tiếp nhận hồ sơ và hẹn trả kết quả"
+    # The public tracker says where the dossier is and by when, without personal data.
+    tracked = json.loads(api.http.get(f"/track/{code}").body)
+    assert tracked["current_step"] == {"index": 1, "kind": "processing", "agency_codes": [JUSTICE],
+                                       "due_at": justice_task["due_at"]}
     assert agencies.decide(JUSTICE, justice_task["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
     dossier = get_store().get_dossier(code)
@@ -131,6 +140,10 @@ def test_desk_refusal_closes_the_route(api: Any, sample_catalogue: None, sample_
     assert refused.status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
     assert dossier_status(code) == 3
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    assert [(int(s.number), s.details) for s in dossier.slips] == [(3, {"reason": "Hồ sơ không thuộc thẩm quyền"})]
+    assert json.loads(api.http.get(f"/track/{code}").body)["current_step"] is None
 
 
 def test_decisions_that_do_not_fit_are_refused_and_change_nothing(
@@ -213,3 +226,111 @@ def test_withdrawal_ends_the_route(api: Any, sample_catalogue: None, sample_toke
     late = agencies.decide(DESK, task["task_id"], "receive")
     assert late.status_code == 409
     assert dossier_status(code) == 7
+
+
+def supplement(api: Any, token: str, code: str, body: dict[str, Any]) -> Any:
+    return api.http.post(f"/dossiers/{code}/supplement", headers={"Authorization": f"Bearer {token}",
+                                                                  "Content-Type": "application/json"},
+                         body=json.dumps(body))
+
+
+def test_supplement_round_trips_restart_the_step(api: Any, sample_catalogue: None, sample_token: str,
+                                                 frozen_clock: datetime, agencies: Agencies,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    code = submit(api, sample_token, "2.000488")
+    assert supplement(api, sample_token, code, {"form": {"purpose": "Xin việc"}}).status_code == 409
+    desk = agencies.task_for(DESK, code)
+    asked = agencies.decide(DESK, desk["task_id"], "request_supplement", "Thiếu bản sao CCCD; thiếu ảnh")
+    assert asked.status_code == 200
+    pump(lambda: get_store().get_dossier(code) is not None and dossier_status(code) == 5
+         and get_task_store_wait(code))
+    requested = get_store().get_dossier(code)
+    assert requested is not None
+    assert [(int(s.number), s.details["missing"]) for s in requested.slips] == [
+        (2, "Thiếu bản sao CCCD; thiếu ảnh")]
+    # A supplement must change something and fit the form.
+    assert supplement(api, sample_token, code, {}).status_code == 422
+    bad = supplement(api, sample_token, code, {"form": {"birth_date": "17/05/1990"}})
+    assert bad.status_code == 422
+    assert "form.birth_date" in [d["field"] for d in json.loads(bad.body)["error"]["details"]]
+    answered = supplement(api, sample_token, code, {"form": {"purpose": "Bổ sung: xin việc làm"},
+                                                    "note": "Đã bổ sung"})
+    assert answered.status_code == 200, answered.body
+    assert json.loads(answered.body)["status_code"] == 1
+    # The desk gets a new task for the same step.
+    again = agencies.task_for(DESK, code)
+    assert again["task_id"] != desk["task_id"] and again["step"]["index"] == 0
+    agencies.decide(DESK, again["task_id"], "receive")
+    justice = agencies.task_for(JUSTICE, code)
+    agencies.decide(JUSTICE, justice["task_id"], "request_supplement", "Cần xác nhận nơi cư trú")
+    pump(lambda: dossier_status(code) == 5 and get_task_store_wait(code))
+    before = get_store().get_dossier(code)
+    assert before is not None
+    later = datetime(2026, 12, 3, 2, 0, tzinfo=frozen_clock.tzinfo)  # a week later, Thursday 09:00
+    for module in ("chalicelib.services.dossiers", "chalicelib.services.routing"):
+        monkeypatch.setattr(f"{module}.now", lambda: later)
+    assert supplement(api, sample_token, code, {"form": {"copies": 2}}).status_code == 200
+    after = get_store().get_dossier(code)
+    assert after is not None and int(after.status) == 4
+    # Processing restarts its deadline: 10 working days from the supplement.
+    assert after.due_at.isoformat() == "2026-12-17T02:00:00+00:00"
+    assert after.form["copies"] == 2 and after.form["purpose"] == "Bổ sung: xin việc làm"
+    justice_again = agencies.task_for(JUSTICE, code)
+    assert justice_again["task_id"] != justice["task_id"]
+    agencies.decide(JUSTICE, justice_again["task_id"], "approve")
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 9
+
+
+def get_task_store_wait(code: str) -> bool:
+    from chalicelib.services.deps import get_task_store
+
+    return get_task_store().get_wait(code, "supplement") is not None
+
+
+def test_a_missed_deadline_gets_one_apology_then_escalations(
+    api: Any, aws: dict[str, str], sample_token: str, monkeypatch: pytest.MonkeyPatch, agencies: Agencies
+) -> None:
+    """A step of 0.0001 working days (about 3 s of office time) times out for real in the
+    state machine; the clock runs from a Thursday 09:00."""
+    from tests.integration.conftest import SAMPLE_NOW
+
+    started = time.monotonic()
+    from datetime import timedelta
+
+    def clock() -> datetime:
+        return SAMPLE_NOW + timedelta(seconds=time.monotonic() - started)
+
+    for module in ("chalicelib.services.deps", "chalicelib.services.dossiers", "chalicelib.services.uploads",
+                   "chalicelib.services.routing", "chalicelib.services.webhooks"):
+        monkeypatch.setattr(f"{module}.now", clock)
+    procedure = create_procedure_dict("LT.0003", days=1.0002, fee_vnd=0)
+    procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
+                          {"kind": "processing", "agency_code": JUSTICE, "days": 0.0002}]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0003")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+    task = agencies.task_for(JUSTICE, code)
+
+    def actions() -> list[str]:
+        dossier = get_store().get_dossier(code)
+        assert dossier is not None
+        return [entry.action for entry in dossier.history]
+
+    pump(lambda: "apologise" in actions(), seconds=30)
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    apologies = [slip for slip in dossier.slips if int(slip.number) == 4]
+    assert len(apologies) == 1
+    assert dossier.due_at == datetime.fromisoformat(apologies[0].details["new_due_at"])
+    pump(lambda: "escalate" in actions(), seconds=30)
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    assert len([slip for slip in dossier.slips if int(slip.number) == 4]) == 1  # once per dossier
+    # The task is still open and still the agency's; deciding it ends the route.
+    open_tasks = agencies.inbox(JUSTICE)
+    assert [t["task_id"] for t in open_tasks] == [task["task_id"]]
+    assert open_tasks[0]["overdue_count"] >= 2
+    assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 9
