@@ -11,12 +11,14 @@ from chalicelib.handlers import presenters
 from chalicelib.handlers.http import (
     api_route,
     current_citizen,
+    current_citizen_or_agency,
     json_body,
     json_response,
     page_limit,
     query_params,
 )
 from chalicelib.services import dossiers, uploads
+from chalicelib.services.agency_auth import AgencyPrincipal
 
 bp = Blueprint(__name__)
 
@@ -52,9 +54,11 @@ def list_dossiers() -> dict[str, Any]:
 @api_route(bp, "/dossiers/{code}", methods=["GET"])
 def get_dossier(code: str) -> dict[str, Any]:
     request = bp.current_request
-    citizen = current_citizen(request)
+    caller = current_citizen_or_agency(request)
     query_params(request, set())
-    return presenters.dossier_detail(dossiers.get_own_dossier(citizen.sub, code))
+    if isinstance(caller, AgencyPrincipal):
+        return presenters.dossier_detail(dossiers.get_dossier_for_staff(caller.agency_code, caller.key_id, code))
+    return presenters.dossier_detail(dossiers.get_own_dossier(caller.sub, code))
 
 
 @api_route(bp, "/dossiers/{code}/withdraw", methods=["POST"])

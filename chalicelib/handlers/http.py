@@ -15,6 +15,7 @@ from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
 
 from chalicelib.config import get_settings
+from chalicelib.domain.agency_keys import parse_key
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
@@ -213,6 +214,14 @@ def bearer_token(request: Request) -> str:
 
 def current_citizen(request: Request) -> Citizen:
     return verify_id_token(bearer_token(request), get_settings())
+
+
+def current_citizen_or_agency(request: Request) -> Citizen | AgencyPrincipal:
+    """Either kind of caller, told apart by the token's shape (agency keys start "mc_")."""
+    token = bearer_token(request)
+    if parse_key(token) is not None:
+        return authenticate_agency(token)
+    return verify_id_token(token, get_settings())
 
 
 def current_agency(request: Request) -> AgencyPrincipal:

@@ -106,6 +106,16 @@ def get_own_dossier(owner: str, code: str) -> Dossier:
     return dossier
 
 
+def get_dossier_for_staff(agency_code: str, key_id: str, code: str) -> Dossier:
+    """Officers of an agency on the dossier's route may read it; each read is audited.
+    Anyone else gets the same 404 as for a dossier that does not exist."""
+    dossier = get_store().get_dossier(code) if is_dossier_code(code) else None
+    if dossier is None or agency_code not in routing.route_agencies(dossier):
+        raise _not_found(code)
+    get_store().audit_read(code, agency_code=agency_code, key_id=key_id, at=now(), action="read")
+    return dossier
+
+
 def track_dossier(code: str) -> tuple[Dossier, list[Task]]:
     """The dossier and the tasks open on it (where it is now)."""
     dossier = get_store().get_dossier(code) if is_dossier_code(code) else None

@@ -43,6 +43,15 @@ def _plan(dossier: Dossier) -> RoutePlan:
     return plan_route(get_procedure(dossier.procedure_code))
 
 
+def route_agencies(dossier: Dossier) -> set[str]:
+    """Every agency on the dossier's route: the ones that may see it."""
+    agencies = set()
+    for step in _plan(dossier).steps:
+        agencies.add(step.agency_code)
+        agencies.update(agency for agency, _ in step.helpers)
+    return agencies
+
+
 def start_route(dossier: Dossier) -> None:
     # The dossier code is unique and a valid execution name: a retried start is a no-op.
     get_engine().start(dossier.code, execution_input(dossier.code, _plan(dossier)))

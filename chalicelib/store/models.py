@@ -22,6 +22,7 @@ Access patterns (no Scan on any request path):
 | 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
 | 13| a dossier's wait on the citizen/fee   | PK = DOSSIER#<code>, SK = WAIT#<kind> (holds the callback token)   |
 | 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
+| 5c| a dossier's audit trail (staff reads) | PK = DOSSIER#<code>, SK begins_with AUDIT#                         |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
 """
@@ -114,6 +115,14 @@ def dossier_task_sk(step_index: int, role: str, task_id: str) -> str:
 
 def slip_sk(number: int, issued_iso: str) -> str:
     return f"SLIP#{number:02d}#{issued_iso}"
+
+
+def audit_sk(at_iso: str, agency_code: str, key_id: str, nonce: str) -> str:
+    # The nonce keeps two reads in the same microsecond apart: an audit line is never overwritten.
+    return f"AUDIT#{at_iso}#{agency_code}#{key_id}#{nonce}"
+
+
+AUDIT_PREFIX = "AUDIT#"
 
 
 def wait_sk(kind: str) -> str:
@@ -236,6 +245,15 @@ class SlipItem(TableItem, discriminator="slip"):
     issued_at = UTCDateTimeAttribute()
     issued_by = UnicodeAttribute()
     details = JSONAttribute()
+
+
+class AuditItem(TableItem, discriminator="audit"):
+    """A staff read of a dossier (Decree 13/2023: who saw personal data, when). Append-only."""
+
+    at = UTCDateTimeAttribute()
+    agency_code = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    action = UnicodeAttribute()
 
 
 class CounterItem(TableItem, discriminator="counter"):

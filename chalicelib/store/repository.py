@@ -10,6 +10,7 @@ import binascii
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -356,6 +357,16 @@ class Store:
             gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
         )
         return item
+
+    def audit_read(self, code: str, *, agency_code: str, key_id: str, at: datetime, action: str) -> None:
+        m.AuditItem(m.dossier_pk(code), m.audit_sk(at.isoformat(), agency_code, key_id, uuid.uuid4().hex[:12]), at=at,
+                    agency_code=agency_code, key_id=key_id, action=action).save(
+            condition=m.AuditItem.sk.does_not_exist())
+
+    def audit_trail(self, code: str) -> list[tuple[datetime, str, str, str]]:
+        return [(item.at, item.agency_code, item.key_id, item.action)
+                for item in m.TableItem.query(m.dossier_pk(code), m.TableItem.sk.startswith(m.AUDIT_PREFIX))
+                if isinstance(item, m.AuditItem)]
 
     def get_dossier(self, code: str) -> Dossier | None:
         """The dossier and its whole progress log, in one query on its partition."""

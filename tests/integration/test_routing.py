@@ -334,3 +334,31 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
     assert dossier_status(code) == 9
+
+
+def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    code = submit(api, sample_token, "2.000488")
+
+    def read(agency: str) -> Any:
+        return api.http.get(f"/dossiers/{code}", headers={"Authorization": f"Bearer {agencies.key(agency)}"})
+
+    on_route = read(JUSTICE)  # a later step of the route
+    assert on_route.status_code == 200
+    assert json.loads(on_route.body)["applicant"]["id_number"] == "068090001234"
+    assert read(DESK).status_code == 200
+    assert read(DESK).status_code == 200  # the same instant (frozen clock): still two lines
+    off_route = read(COMMUNE)
+    assert off_route.status_code == 404
+    assert json.loads(off_route.body)["error"]["code"] == "dossier_not_found"
+    trail = get_store().audit_trail(code)
+    assert sorted((agency, action) for _, agency, _, action in trail) == sorted([
+        (DESK, "read"), (DESK, "read"), (JUSTICE, "read")])
+    revoked = "mc_000-00-05-H38_00000000_" + "A" * 43
+    assert api.http.get(f"/dossiers/{code}", headers={"Authorization": f"Bearer {revoked}"}).status_code == 401
+    # Reading as a citizen still works, and is not a staff read.
+    assert api.http.get(f"/dossiers/{code}", headers={"Authorization": f"Bearer {sample_token}"}).status_code == 200
+    assert len(get_store().audit_trail(code)) == 3
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "refuse", "Không thuộc thẩm quyền")
+    pump(lambda: execution_status(code) == "SUCCEEDED")
