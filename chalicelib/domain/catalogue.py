@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-StepKind = Literal["reception", "processing"]
+StepKind = Literal["reception", "processing", "payment"]
 ServiceLevel = Literal[1, 2, 3, 4]
 
 
@@ -112,7 +112,9 @@ _CODE_RE = re.compile(r"^[0-9A-Z.]+$")  # agency identifiers and procedure codes
 _SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")  # tier codes, document ids, form field names
 _SOURCE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _FILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a plain file name, no folders
-_STEP_KINDS: tuple[str, ...] = ("reception", "processing")
+# "payment": the dossier waits for its fee (status 6) at this point of the route; its days
+# are the time the citizen has to pay, which the law does not count as processing time.
+_STEP_KINDS: tuple[str, ...] = ("reception", "processing", "payment")
 # The applicant block (full_name, id_number, phone, email, address) is common to every
 # dossier and handled outside the procedure's form; a form must not ask for it again.
 APPLICANT_FIELDS = frozenset({"full_name", "id_number", "phone", "email", "address"})
@@ -482,8 +484,8 @@ def _read_route(ctx: _Ctx, raw: object) -> tuple[RouteStep, ...]:
                 )
             branch_agencies.add(branch.agency_code)
             branches.append(branch)
-        if kind == "reception" and branches:
-            raise ctx.error(f"{field}.parallel", "a reception step has no parallel branches")
+        if kind in ("reception", "payment") and branches:
+            raise ctx.error(f"{field}.parallel", f"a {kind} step has no parallel branches")
         steps.append(
             RouteStep(kind=cast(StepKind, kind), agency_code=agency_code, days=days, parallel=tuple(branches))
         )
@@ -491,9 +493,12 @@ def _read_route(ctx: _Ctx, raw: object) -> tuple[RouteStep, ...]:
 
 
 def route_days(route: Iterable[RouteStep]) -> float:
-    """Working days a route takes: steps add up; a parallel step takes its longest branch (lead included)."""
+    """Working days a route takes: steps add up; a parallel step takes its longest branch (lead
+    included); waiting for the fee is the citizen's time and does not count."""
     total = 0.0
     for step in route:
+        if step.kind == "payment":
+            continue
         total += max([step.days, *(branch.days for branch in step.parallel)])
     return total
 
@@ -543,6 +548,12 @@ def _read_procedure(ctx: _Ctx, field: str, raw: object) -> Procedure:
             "route[0].agency_code",
             f"reception is at the receiving agency {agency_code!r}, got {first.agency_code!r}",
         )
+    payments = [index for index, step in enumerate(route) if step.kind == "payment"]
+    if payments and (level < 4 or fee_vnd == 0):
+        raise ctx.error(f"route[{payments[0]}].kind",
+                        "only a level 4 procedure with a fee waits for online payment")
+    if len(payments) > 1:
+        raise ctx.error(f"route[{payments[1]}].kind", "a route waits for its fee once")
     total = route_days(route)
     if abs(total - processing_days) > _DAYS_TOLERANCE:
         raise ctx.error(

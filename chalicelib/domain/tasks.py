@@ -108,7 +108,7 @@ DECISION_SCHEMA: dict[str, Any] = {
         "decision": {"type": "string", "title": "Quyết định",
                      "enum": ["receive", "request_supplement", "refuse", "approve", "reject"]},
         "note": {"type": "string", "title": "Ghi chú", "maxLength": 2000},
-        "result_upload_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        # result_upload_id (the last step's result) arrives with results through S3.
     },
 }
 

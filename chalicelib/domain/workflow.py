@@ -109,6 +109,7 @@ ACTIONS: dict[str, Action] = {
         Action("supplement_processing", frozenset({_S.SUPPLEMENT_REQUESTED}), _S.PROCESSING,
                frozenset({Role.CITIZEN})),
         Action("supplement_expired", frozenset({_S.SUPPLEMENT_REQUESTED}), _S.STOPPED, frozenset({Role.SYSTEM})),
+        Action("fee_expired", frozenset({_S.AWAITING_FEE}), _S.STOPPED, frozenset({Role.SYSTEM})),
         Action("approve_final", frozenset({_S.PROCESSING}), _S.DONE, frozenset({Role.PROCESSING})),
         Action("return_result", frozenset({_S.DONE}), _S.RESULT_RETURNED,
                frozenset({Role.SYSTEM, Role.CITIZEN})),

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.tasks import parse_decision
 from chalicelib.handlers import presenters
 from chalicelib.handlers.http import api_route, current_agency, json_body, page_limit, query_params
@@ -41,6 +42,9 @@ def heartbeat(task_id: str) -> dict[str, Any]:
     request = bp.current_request
     agency = current_agency(request)
     query_params(request, set())
-    json_body(request, required=False)
+    body = json_body(request, required=False)
+    if body:
+        raise InvalidInput(f"Trường không được chấp nhận / Unknown field: {sorted(body)[0]}",
+                           code="validation_failed", field=sorted(body)[0])
     task = routing.heartbeat(agency.agency_code, task_id)
     return {"task_id": task.task_id, "status": task.status}

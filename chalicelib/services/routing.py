@@ -85,6 +85,9 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
     step = plan.step(step_index)
     at = now()
     calendar = get_calendar()
+    if step.kind == "payment":
+        _await_fee(dossier, step.index, step.agency_code, step.days, token, at)
+        return
     if step.kind == "processing" and dossier.status is DossierStatus.RECEIVED:
         status = transition(dossier.status, "start_processing", Role.SYSTEM)
         dossier = get_store().apply_change(dossier, LogEntry(
@@ -109,6 +112,49 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
         "lead": {"task_id": opened[0].task_id, "timeout_seconds": _timeout_seconds(opened[0].due_at, at)},
         "helpers": [{"task_id": t.task_id, "timeout_seconds": _timeout_seconds(t.due_at, at)} for t in opened[1:]],
     })
+
+
+def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float, token: str, at: datetime) -> None:
+    """The route names this point for the fee (status 6). Payment itself (Stripe) is issue 4;
+    ``record_payment`` is the internal way to complete the wait."""
+    if dossier.status is not DossierStatus.AWAITING_FEE:
+        status = transition(dossier.status, "request_fee", Role.SYSTEM)
+        dossier = get_store().apply_change(dossier, LogEntry(
+            at=at, actor=SYSTEM_ACTOR, action="request_fee", from_status=dossier.status, to_status=status,
+            note=f"Chờ nộp phí, lệ phí {dossier.fee_vnd:,} đồng / Awaiting the fee of {dossier.fee_vnd:,} VND"
+                 .replace(",", ".")))
+    due = get_calendar().due_at(at, days)
+    get_engine().succeed(token, {"lead": {"task_id": f"fee-{step_index}", "timeout_seconds": _timeout_seconds(due, at)},
+                                 "helpers": []})
+
+
+def record_payment(dossier_code: str, reference: str) -> Dossier:
+    """Records the fee as paid and lets the route go on (the payment provider's confirmed
+    event calls this; it does nothing twice)."""
+    dossier = _dossier(dossier_code)
+    if dossier.fee_status == "paid":
+        return dossier
+    status = transition(dossier.status, "record_payment", Role.SYSTEM)
+    paid = get_store().apply_change(dossier, LogEntry(
+        at=now(), actor=SYSTEM_ACTOR, action="record_payment", from_status=dossier.status, to_status=status,
+        note=f"Đã nộp phí / Fee paid ({reference})"), fee_status="paid")
+    store = get_task_store()
+    wait = store.get_wait(dossier_code, "payment")
+    if wait is not None:
+        store.delete_wait(dossier_code, "payment")
+        get_engine().succeed(wait.token, {"outcome": "continue"})
+    return paid
+
+
+def fee_expired(dossier_code: str) -> None:
+    dossier = _dossier(dossier_code)
+    get_task_store().delete_wait(dossier_code, "payment")
+    if dossier.status is not DossierStatus.AWAITING_FEE:
+        return
+    status = transition(dossier.status, "fee_expired", Role.SYSTEM)
+    get_store().apply_change(dossier, LogEntry(
+        at=now(), actor=SYSTEM_ACTOR, action="fee_expired", from_status=dossier.status, to_status=status,
+        note="Quá hạn nộp phí / The fee was not paid in time"))
 
 
 def _route_answer(task: Task) -> dict[str, Any]:
@@ -235,7 +281,9 @@ def handle_task_message(body: Mapping[str, Any]) -> None:
     elif kind == "supplement.await":
         await_citizen(code, int(body["step_index"]), "supplement", token)
     elif kind == "payment.await":
-        await_citizen(code, 0, "payment", token)
+        await_citizen(code, int(body["step_index"]), "payment", token)
+    elif kind == "payment.expired":
+        fee_expired(code)
     elif kind == "supplement.expired":
         supplement_expired(code)
     else:
@@ -257,6 +305,15 @@ def agency_task(agency_code: str, task_id: str) -> Task:
 def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
     task = agency_task(agency_code, task_id)
     effect = decide(task, decision)
+    if task.role == "lead" and task.status == "open":
+        pending = [t for t in get_task_store().tasks_of(task.dossier_code)
+                   if t.step_index == task.step_index and t.role == "helper" and t.status == "open"]
+        if pending:
+            # The lead agency decides on its parallel agencies' answers (liên thông).
+            raise Conflict(
+                "Cơ quan chủ trì quyết định sau khi các cơ quan phối hợp trả lời / The lead agency decides after "
+                f"its parallel agencies: waiting for {', '.join(sorted(t.agency_code for t in pending))}",
+                code="parallel_agencies_pending")
     dossier = _dossier(task.dossier_code)
     at = now()
     entry: LogEntry | None = None

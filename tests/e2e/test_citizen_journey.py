@@ -169,7 +169,7 @@ def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
 def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str, Any], sample_token: str) -> None:
     """Submit over HTTP; each agency on the route gets a signed task.assigned webhook at its
     sample receiver, decides through the agency API, and the route ends done (9)."""
-    detail = api(local_stack, "GET", "/procedures/2.000488").json()
+    detail = api(local_stack, "GET", "/procedures/LD.012").json()  # level 4, no fee to wait for
     keys = {agency["code"]: agency for agency in local_stack["agencies"]}
     documents = [{"document_id": doc["id"], "upload_id": upload(local_stack, sample_token, b"%PDF", "a.pdf")}
                  for doc in detail["required_documents"] if doc["required"]]
@@ -185,7 +185,7 @@ def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str,
         else:
             form[name] = "Nguyễn Thị Cúc"
     submitted = api(local_stack, "POST", "/dossiers", sample_token, json={
-        "procedure_code": "2.000488",
+        "procedure_code": "LD.012",
         "applicant": {"full_name": "Nguyễn Văn An", "id_number": "068090001234", "phone": "0912345678",
                       "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt"},
         "form": form, "documents": documents})

@@ -362,3 +362,35 @@ def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
     assert len(get_store().audit_trail(code)) == 3
     agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "refuse", "Không thuộc thẩm quyền")
     pump(lambda: execution_status(code) == "SUCCEEDED")
+
+
+def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str], sample_token: str,
+                                                 frozen_clock: datetime, agencies: Agencies) -> None:
+    from chalicelib.services.routing import record_payment
+
+    procedure = create_procedure_dict("LT.0004", days=10, fee_vnd=200000)
+    procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
+                          {"kind": "payment", "agency_code": DESK, "days": 5},
+                          {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0004")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+
+    def waiting_for_fee() -> bool:
+        from chalicelib.services.deps import get_task_store
+
+        return dossier_status(code) == 6 and get_task_store().get_wait(code, "payment") is not None
+
+    pump(waiting_for_fee)
+    # Nobody's inbox holds the fee: the citizen pays (issue 4 brings Stripe).
+    assert agencies.inbox(DESK) == [] and agencies.inbox(JUSTICE) == []
+    paid = record_payment(code, "test-receipt-1")
+    assert int(paid.status) == 4 and paid.fee_status == "paid"
+    assert record_payment(code, "test-receipt-1").version == paid.version  # twice changes nothing
+    justice = agencies.task_for(JUSTICE, code)
+    assert agencies.decide(JUSTICE, justice["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None and int(dossier.status) == 9
+    assert [e.action for e in dossier.history] == ["submit", "receive", "request_fee", "record_payment",
+                                                   "approve_final"]

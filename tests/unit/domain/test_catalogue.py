@@ -79,7 +79,7 @@ def shipped_catalogue() -> Catalogue:
 
 # Procedures the bad-input cases break: single agency (level 4), parallel route, level 1.
 BIRTH = "1.001193"
-BUSINESS = "2.001610"  # reception, then the business registration office with the tax office in parallel
+BUSINESS = "2.001610"  # reception, the fee, then the business registration office with the tax office in parallel
 LEVEL1 = "2.000930"
 WARD = "000.01.40.H38"  # UBND phường Xuân Hương - Đà Lạt, receives BIRTH
 
@@ -268,11 +268,11 @@ def _parallel_on_reception(documents: Documents) -> None:
 
 
 def _unknown_branch_agency(documents: Documents) -> None:
-    sample_procedure(documents, BUSINESS)["route"][1]["parallel"][0]["agency_code"] = "000.00.98.H38"
+    sample_procedure(documents, BUSINESS)["route"][2]["parallel"][0]["agency_code"] = "000.00.98.H38"
 
 
 def _negative_branch_days(documents: Documents) -> None:
-    sample_procedure(documents, BUSINESS)["route"][1]["parallel"][0]["days"] = -1
+    sample_procedure(documents, BUSINESS)["route"][2]["parallel"][0]["days"] = -1
 
 
 def _drop_fee_source(documents: Documents) -> None:
@@ -367,7 +367,7 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str | None, str]] = [
         _unknown_branch_agency,
         "procedures.json",
         BUSINESS,
-        "route[1].parallel[0].agency_code",
+        "route[2].parallel[0].agency_code",
     ),
     (
         "unknown parent agency",
@@ -393,7 +393,7 @@ BAD_INPUTS: list[tuple[str, Mutation, str, str | None, str]] = [
         _negative_branch_days,
         "procedures.json",
         BUSINESS,
-        "route[1].parallel[0].days",
+        "route[2].parallel[0].days",
     ),
     ("empty route", _set_procedure(BIRTH, "route", []), "procedures.json", BIRTH, "route"),
     (
@@ -665,3 +665,33 @@ def test_agency_from_dict_rejects_bad_data() -> None:
     with pytest.raises(CatalogueError) as caught:
         agency_from_dict({"code": "000.00.03.H38", "name": "Sở Tư pháp", "tier": "province", "extra": 1})
     assert caught.value.field == "extra"
+
+
+def test_fee_waits_are_named_by_the_route_and_not_counted_as_processing() -> None:
+    catalogue = create_catalogue(sample_documents())
+    business = next(p for p in catalogue.procedures if p.code == BUSINESS)
+    assert [step.kind for step in business.route] == ["reception", "payment", "processing"]
+    assert route_days(business.route) == business.processing_days  # the 5 days to pay are the citizen's
+    free = [p for p in catalogue.procedures if p.fee_vnd == 0 or p.level < 4]
+    assert free and all(step.kind != "payment" for p in free for step in p.route)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda p: p.update(level=3), "route[1].kind", "only a level 4 procedure with a fee"),
+        (lambda p: p.update(fee_vnd=0), "route[1].kind", "only a level 4 procedure with a fee"),
+        (lambda p: p["route"].insert(2, dict(p["route"][1])), "route[2].kind", "waits for its fee once"),
+        (lambda p: p["route"][1].update(parallel=[{"agency_code": p["route"][2]["parallel"][0]["agency_code"],
+                                                   "days": 1}]),
+         "route[1].parallel", "a payment step has no parallel branches"),
+    ],
+)
+def test_bad_fee_waits_are_refused(change: Any, field: str, message: str) -> None:
+    documents = sample_documents()
+    change(sample_procedure(documents, BUSINESS))
+    with pytest.raises(CatalogueError) as raised:
+        create_catalogue(documents)
+    assert raised.value.procedure_code == BUSINESS
+    assert raised.value.field == field
+    assert message in raised.value.message

@@ -27,6 +27,7 @@ EXPECTED_ACTIONS: dict[str, tuple[set[DossierStatus | None], DossierStatus, set[
     "supplement_reception": ({S.SUPPLEMENT_REQUESTED}, S.NEW, {Role.CITIZEN}),
     "supplement_processing": ({S.SUPPLEMENT_REQUESTED}, S.PROCESSING, {Role.CITIZEN}),
     "supplement_expired": ({S.SUPPLEMENT_REQUESTED}, S.STOPPED, {Role.SYSTEM}),
+    "fee_expired": ({S.AWAITING_FEE}, S.STOPPED, {Role.SYSTEM}),
     "return_result": ({S.DONE}, S.RESULT_RETURNED, {Role.SYSTEM, Role.CITIZEN}),
     "withdraw": ({S.NEW, S.RECEIVED, S.PROCESSING, S.SUPPLEMENT_REQUESTED, S.AWAITING_FEE}, S.WITHDRAWN,
                  {Role.CITIZEN}),
