@@ -40,6 +40,9 @@ _KEYS = (
     "MOTCUA_WEBHOOK_DLQ_URL",
     "MOTCUA_WEBHOOK_RETRY_BASE_SECONDS",
     "MOTCUA_WEBHOOK_MAX_ATTEMPTS",
+    "MOTCUA_NOTIFY_FROM_EMAIL",
+    "MOTCUA_NOTIFY_SMS",
+    "MOTCUA_PUBLIC_TRACK_URL",
 )
 
 
@@ -76,6 +79,11 @@ class Settings:
     webhook_dlq_url: str = ""
     webhook_retry_base_seconds: float = 5.0
     webhook_max_attempts: int = 8
+    # Citizen notifications: the SES sender ("" = no email), SMS through SNS on/off,
+    # and the web front's tracker URL ("{code}" is replaced by the dossier code).
+    notify_from_email: str = ""
+    notify_sms: bool = False
+    public_track_url: str = ""
 
     def __post_init__(self) -> None:
         for name in ("region", "province", "table_name", "uploads_bucket", "documents_bucket"):
@@ -119,6 +127,15 @@ def _float(env: dict[str, str], key: str, default: float) -> float:
         raise SettingsError(f"setting {key} must be a number, got {raw!r}") from exc
 
 
+def _switch(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("on", "off"):
+        raise SettingsError(f"setting {key} must be 'on' or 'off', got {raw!r}")
+    return raw == "on"
+
+
 @lru_cache(maxsize=8)
 def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     env = dict(snapshot)
@@ -149,6 +166,9 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         webhook_dlq_url=env.get("MOTCUA_WEBHOOK_DLQ_URL", ""),
         webhook_retry_base_seconds=_float(env, "MOTCUA_WEBHOOK_RETRY_BASE_SECONDS", 5.0),
         webhook_max_attempts=_int(env, "MOTCUA_WEBHOOK_MAX_ATTEMPTS", 8),
+        notify_from_email=env.get("MOTCUA_NOTIFY_FROM_EMAIL", "").strip(),
+        notify_sms=_switch(env, "MOTCUA_NOTIFY_SMS", False),
+        public_track_url=env.get("MOTCUA_PUBLIC_TRACK_URL", "").strip(),
     )
 
 

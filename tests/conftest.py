@@ -54,6 +54,7 @@ def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, st
         monkeypatch.setenv("MOTCUA_TASK_QUEUE_URL", outputs["TaskQueueUrl"])
         monkeypatch.setenv("MOTCUA_WEBHOOK_QUEUE_URL", outputs["WebhookQueueUrl"])
         monkeypatch.setenv("MOTCUA_WEBHOOK_DLQ_URL", outputs["WebhookDeadLetterQueueUrl"])
+        monkeypatch.setenv("MOTCUA_NOTIFY_FROM_EMAIL", outputs["NotifyFromEmail"])
         monkeypatch.setenv("MOTCUA_WEBHOOK_RETRY_BASE_SECONDS", "0.01")
         monkeypatch.delenv("MOTCUA_COGNITO_ENDPOINT", raising=False)
         yield outputs

@@ -575,11 +575,29 @@ def _create_state_machine(client: Any, logical_id: str, props: dict[str, Any], d
     return arn, {"Arn": arn, "Name": name}
 
 
+# -- SES --------------------------------------------------------------------------------------
+
+_EMAIL_IDENTITY_PROPERTIES = {"EmailIdentity"}
+
+
+def _create_email_identity(client: Any, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """An SES sender: an address is verified (moto verifies at once; AWS mails a link), a
+    domain is registered. ``Ref`` is the identity itself."""
+    _check_properties(logical_id, "AWS::SES::EmailIdentity", props, _EMAIL_IDENTITY_PROPERTIES,
+                      frozenset({"EmailIdentity"}))
+    identity = str(props["EmailIdentity"])
+    if "@" in identity:
+        client.verify_email_identity(EmailAddress=identity)  # idempotent
+    else:
+        client.verify_domain_identity(Domain=identity)
+    return identity, {}
+
+
 # -- entry point ------------------------------------------------------------------------------
 
 SUPPORTED_TYPES = (
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
-    "AWS::SQS::Queue", "AWS::IAM::Role", "AWS::StepFunctions::StateMachine",
+    "AWS::SQS::Queue", "AWS::IAM::Role", "AWS::StepFunctions::StateMachine", "AWS::SES::EmailIdentity",
 )
 
 
@@ -611,6 +629,7 @@ def create_resources(template_path: Path, *, province: str, endpoint_url: str | 
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     iam = session.client("iam", endpoint_url=endpoint_url)
     stepfunctions = session.client("stepfunctions", endpoint_url=endpoint_url)
+    ses = session.client("ses", endpoint_url=endpoint_url)
 
     for logical_id in resolver.creation_order():
         resource = resolver.resources[logical_id]
@@ -630,6 +649,8 @@ def create_resources(template_path: Path, *, province: str, endpoint_url: str | 
             physical_id, attributes = _create_queue(sqs, logical_id, props, default_name, region, account_id)
         elif resource_type == "AWS::IAM::Role":
             physical_id, attributes = _create_role(iam, logical_id, props, default_name)
+        elif resource_type == "AWS::SES::EmailIdentity":
+            physical_id, attributes = _create_email_identity(ses, logical_id, props)
         else:  # AWS::StepFunctions::StateMachine
             definition = state_machine_definition(Path(template_path).parent, resource,
                                                   props.get("DefinitionSubstitutions") or {})

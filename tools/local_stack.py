@@ -376,6 +376,9 @@ class LocalStack:
             "MOTCUA_TASK_QUEUE_URL": self.outputs["TaskQueueUrl"],
             "MOTCUA_WEBHOOK_QUEUE_URL": self.outputs["WebhookQueueUrl"],
             "MOTCUA_WEBHOOK_DLQ_URL": self.outputs["WebhookDeadLetterQueueUrl"],
+            # Citizens' email and SMS land in moto (its SES and SNS backends) locally.
+            "MOTCUA_NOTIFY_FROM_EMAIL": self.outputs["NotifyFromEmail"],
+            "MOTCUA_NOTIFY_SMS": "on",
         }
         # The app's settings come from the environment, in this process (catalogue loading,
         # the queue pump) as in the API's.

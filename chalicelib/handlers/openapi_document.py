@@ -2,25 +2,31 @@
 
 Built once (per page-size setting) and cached. Request schemas are the domain's
 own dicts (``SUBMISSION_SCHEMA``, ``APPLICANT_SCHEMA``, ``WITHDRAWAL_SCHEMA``,
-``UPLOAD_REQUEST_SCHEMA``), so what is documented is what is validated; response
-schemas follow ``presenters.py`` field by field (``tests/integration/test_openapi.py``
-checks real responses against them, and a fuzzing suite runs against the document).
+``SUPPLEMENT_SCHEMA``, ``UPLOAD_REQUEST_SCHEMA``, ``DECISION_SCHEMA``), so what is
+documented is what is validated; response schemas follow ``presenters.py`` field by field
+(``tests/integration/test_openapi.py`` checks real responses against them, and a
+fuzzing suite runs against the document).
 """
 
 from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from chalicelib.config import Settings, SettingsError, get_settings
-from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, WITHDRAWAL_SCHEMA
+from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, SUPPLEMENT_SCHEMA, WITHDRAWAL_SCHEMA
+from chalicelib.domain.slips import SlipNumber
+from chalicelib.domain.tasks import DECISION_SCHEMA, DECISIONS, TaskKind, TaskRole, TaskStatus
 from chalicelib.domain.uploads import UPLOAD_REQUEST_SCHEMA
 from chalicelib.domain.workflow import ACTIONS, DossierStatus
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "motcua — Dịch vụ công trực tuyến / Online public services"
 CITIZEN_SECURITY: list[dict[str, list[str]]] = [{"citizenToken": []}]
+AGENCY_SECURITY: list[dict[str, list[str]]] = [{"agencyApiKey": []}]
+# Either credential: a citizen reads their own dossier, an agency on its route reads it too.
+CITIZEN_OR_AGENCY_SECURITY: list[dict[str, list[str]]] = [{"citizenToken": []}, {"agencyApiKey": []}]
 JSON = "application/json"
 
 
@@ -61,8 +67,14 @@ def _ok(description: str, schema_name: str, headers: dict[str, Any] | None = Non
     return response
 
 
-def _errors(*statuses: int) -> dict[str, dict[str, str]]:
-    return {str(status): _ref("responses", _ERROR_RESPONSE_NAMES[status]) for status in statuses}
+def _errors(*statuses: int, names: dict[int, str] | None = None) -> dict[str, dict[str, str]]:
+    names = names or _ERROR_RESPONSE_NAMES
+    return {str(status): _ref("responses", names[status]) for status in statuses}
+
+
+def _agency_errors(*statuses: int) -> dict[str, dict[str, str]]:
+    """The agency API's errors: its own 401 (API key), 404 (tasks) and 409 (closed tasks)."""
+    return _errors(*statuses, names=_AGENCY_ERROR_RESPONSE_NAMES)
 
 
 def _object(properties: dict[str, Any], *, optional: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
@@ -86,6 +98,21 @@ _DATE_TIME: dict[str, Any] = {
 _NULLABLE_DATE_TIME: dict[str, Any] = {**_DATE_TIME, "type": ["string", "null"]}
 _STATUS_SLUGS = [status.slug for status in DossierStatus]
 _STATUS_CODES = [int(status) for status in DossierStatus]
+# Lines of the progress log that record an event without moving the dossier (the status
+# stays): the apology for a first missed deadline (slip 04) and the escalation of a later one
+# (services/routing.py). Every other line is a workflow action.
+_LOG_ONLY_ACTIONS = ("apologise", "escalate")
+HISTORY_ACTIONS = sorted({*ACTIONS, *_LOG_ONLY_ACTIONS})
+# What each slip's details hold (domain/slips.py); keys ending in _at are date-times.
+_SLIP_DETAILS: dict[SlipNumber, dict[str, dict[str, Any]]] = {
+    SlipNumber.RECEIPT: {"appointment_at": {"description": "Ngày hẹn trả kết quả / the appointment"}},
+    SlipNumber.SUPPLEMENT_REQUEST: {"missing": {"description": "Những gì cần bổ sung, một lần / everything "
+                                                               "missing, listed at once"}},
+    SlipNumber.REFUSAL: {"reason": {"description": "Lý do từ chối / why the dossier is refused"}},
+    SlipNumber.APOLOGY: {"previous_due_at": {"description": "Ngày hẹn cũ / the date promised before"},
+                         "new_due_at": {"description": "Ngày hẹn mới / the new return date"}},
+    SlipNumber.PROCESSING_CONTROL: {},
+}
 
 _ERROR_RESPONSE_NAMES = {
     400: "MalformedRequest",
@@ -95,6 +122,12 @@ _ERROR_RESPONSE_NAMES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     422: "InvalidInput",
+}
+_AGENCY_ERROR_RESPONSE_NAMES = {
+    **_ERROR_RESPONSE_NAMES,
+    401: "InvalidApiKey",
+    404: "TaskNotFound",
+    409: "TaskConflict",
 }
 
 
@@ -107,6 +140,27 @@ def _error_response(description: str, codes: list[str], example: dict[str, Any],
     if headers:
         response["headers"] = headers
     return response
+
+
+def _slip_schema_name(number: SlipNumber) -> str:
+    return f"Slip{int(number):02d}"
+
+
+def _slip_schema(number: SlipNumber, details: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    detail_properties = {name: {**(_DATE_TIME if name.endswith("_at") else _STRING), **extra}
+                         for name, extra in details.items()}
+    return _object(
+        {
+            "number": {"type": "string", "const": f"{int(number):02d}",
+                       "description": f"{number.form_number} (Thông tư 01/2018/TT-VPCP)"},
+            "title": _object({"vi": {"type": "string", "const": number.title_vi},
+                              "en": {"type": "string", "const": number.title_en}}),
+            "issued_at": _DATE_TIME,
+            "issued_by": {"type": "string", "description": "Mã cơ quan lập phiếu / the issuing agency's code"},
+            "details": _object(detail_properties),
+        },
+        description=f"{number.title_vi} / {number.title_en}",
+    )
 
 
 # --------------------------------------------------------------------------- the document
@@ -134,6 +188,27 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "the presigned POST only accepts that size, and a size above the upload limit is refused (422)"
     )
     withdrawal_schema = copy.deepcopy(WITHDRAWAL_SCHEMA)
+    decision_schema = copy.deepcopy(DECISION_SCHEMA)
+    decision_schema["description"] = (
+        "Quyết định của cơ quan về nhiệm vụ / the agency's decision on its task. What applies depends on "
+        "the task's step (kind, role): "
+        + "; ".join(f"{kind} {role}: {', '.join(sorted(allowed))}" for (kind, role), allowed in DECISIONS.items())
+        + "; a fee wait (payment) takes none (409 decision_not_allowed), any other misfit is refused "
+        "(422 decision_not_allowed). refuse, reject and request_supplement need a note (the reason, "
+        "422 validation_failed without one). A step's lead agency decides after its parallel agencies "
+        "(409 parallel_agencies_pending before they have all answered). Unknown fields are refused "
+        "(422 validation_failed)."
+    )
+    supplement_schema = copy.deepcopy(SUPPLEMENT_SCHEMA)
+    supplement_schema["description"] = (
+        "Bổ sung hồ sơ theo phiếu yêu cầu bổ sung (mẫu 02) / the citizen's answer to a supplement request "
+        "(slip 02): the form fields that change (merged into the form, which must then fit the procedure's "
+        "form_schema), documents to add (uploads of the citizen, not yet attached), a note; at least one "
+        "of them. Only a dossier waiting for a supplement (status 5) takes one (409 invalid_status "
+        "otherwise); the step that asked starts again (a processing step with a new deadline). Fields "
+        "the server owns are refused (422 server_owned_field)."
+    )
+    decision_names: list[str] = list(DECISION_SCHEMA["properties"]["decision"]["enum"])
 
     status_label = _object({"vi": _STRING, "en": _STRING})
     status_properties: dict[str, Any] = {
@@ -199,6 +274,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "SubmissionRequest": submission_schema,
         "UploadRequest": upload_schema,
         "WithdrawalRequest": withdrawal_schema,
+        "SupplementRequest": supplement_schema,
         "Config": _object(
             {
                 "province": _object({"code": _STRING, "name": _STRING}),
@@ -261,7 +337,10 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "HistoryEntry": _object(
             {
                 "at": _DATE_TIME,
-                "action": {"type": "string", "enum": sorted(ACTIONS)},
+                "action": {"type": "string", "enum": HISTORY_ACTIONS,
+                           "description": "Hành động / what happened: a workflow action, or apologise "
+                                          "(slip 04, a first missed deadline) or escalate (a later one), "
+                                          "which leave the status as it was"},
                 "status": {"type": "string", "enum": _STATUS_SLUGS},
                 "status_code": {"type": "integer", "enum": _STATUS_CODES},
                 "from_status_code": {"type": ["integer", "null"], "enum": [*_STATUS_CODES, None]},
@@ -286,8 +365,67 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "form": {"type": "object"},
             "documents": {"type": "array", "items": _object({"document_id": _STRING, "upload_id": _STRING})},
             "history": {"type": "array", "items": _schema("HistoryEntry")},
+            "slips": {"type": "array", "items": _schema("Slip"),
+                      "description": "Các phiếu đã lập (Thông tư 01/2018/TT-VPCP) / the slips issued so far, "
+                                     "by slip number, then by issue time"},
             "result": {"type": ["object", "null"], "description": "Kết quả (sau này) / the result, later"},
         }),
+        "Slip": {
+            "oneOf": [_schema(_slip_schema_name(number)) for number in SlipNumber],
+            "discriminator": {"propertyName": "number",
+                              "mapping": {f"{int(number):02d}": f"#/components/schemas/{_slip_schema_name(number)}"
+                                          for number in SlipNumber}},
+            "description": "Một phiếu theo Thông tư 01/2018/TT-VPCP điều 9 / a slip of Circular 01/2018: 01 "
+                           "receipt and appointment, 02 supplement request, 03 refusal, 04 apology and new "
+                           "return date (once per dossier), 05 processing control",
+        },
+        **{_slip_schema_name(number): _slip_schema(number, details) for number, details in _SLIP_DETAILS.items()},
+        "DecisionRequest": decision_schema,
+        "AgencyTask": _object(
+            {
+                "task_id": {"type": "string", "examples": ["5d41402abc4b2a76b971L0"]},
+                "dossier_code": {"type": "string", "examples": ["000.00.21.H38-261126-0001"]},
+                "procedure_code": _STRING,
+                "step": _object({
+                    "index": {"type": "integer", "minimum": 0,
+                              "description": "Vị trí bước trên quy trình / the step's position on the route"},
+                    "kind": {"type": "string", "enum": list(get_args(TaskKind))},
+                    "role": {"type": "string", "enum": list(get_args(TaskRole)),
+                             "description": "lead: cơ quan chủ trì / the step's lead agency; helper: cơ quan "
+                                            "phối hợp / a parallel agency (the lead decides after them)"},
+                    "last": {"type": "boolean",
+                             "description": "Bước xử lý cuối / the last processing step: its approval ends "
+                                            "processing (status 9)"},
+                }),
+                "status": {"type": "string", "enum": list(get_args(TaskStatus))},
+                "opened_at": _DATE_TIME,
+                "due_at": {**_DATE_TIME, "description": f"{_DATE_TIME['description']}; moved on when overdue"},
+                "overdue_count": {"type": "integer", "minimum": 0,
+                                  "description": "Số lần quá hạn / how many deadlines the task missed"},
+                "decision": {"type": ["string", "null"], "enum": [*decision_names, None],
+                             "description": "null until decided"},
+                "note": {"type": "string", "description": "Ghi chú của quyết định / the decision's note, "
+                                                          "empty if none"},
+                "decided_at": {**_NULLABLE_DATE_TIME,
+                               "description": "Lúc quyết định hoặc hủy / when decided or cancelled; null while "
+                                              "open"},
+                "dossier": _schema("DossierDetail"),
+            },
+            description="Nhiệm vụ của cơ quan trên quy trình liên thông / an agency's task on a dossier's "
+                        "route, with the dossier",
+        ),
+        "AgencyTaskPage": _object({
+            "items": {"type": "array", "items": _schema("AgencyTask")},
+            "next_cursor": {**_NULLABLE_STRING, "description": "null on the last page"},
+        }),
+        "Heartbeat": _object(
+            {
+                "task_id": _STRING,
+                "status": {"type": "string", "const": "open",
+                           "description": "Only an open task takes a heartbeat (409 task_closed otherwise)"},
+            },
+            description="Nhiệm vụ vẫn đang xử lý / the task is still being worked on",
+        ),
         "DossierTracking": _object(
             {
                 "code": _STRING,
@@ -297,8 +435,26 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "submitted_at": _DATE_TIME,
                 "due_at": _DATE_TIME,
                 "updated_at": _DATE_TIME,
+                "current_step": {
+                    "oneOf": [_schema("CurrentStep"), {"type": "null"}],
+                    "description": "Bước đang xử lý / the step the dossier is at; null when no agency has it "
+                                   "(not yet routed, waiting for the citizen, or closed)",
+                },
             },
             description="Tra cứu công khai, không có dữ liệu cá nhân / public tracking, no personal data",
+        ),
+        "CurrentStep": _object(
+            {
+                "index": {"type": "integer", "minimum": 0,
+                          "description": "Vị trí bước trên quy trình / the step's position on the route"},
+                "kind": {"type": "string", "enum": list(get_args(TaskKind))},
+                "agency_codes": {"type": "array", "items": _STRING, "minItems": 1, "uniqueItems": True,
+                                 "description": "Các cơ quan đang xử lý bước, theo mã / the agencies at work "
+                                                "on the step (lead and parallel), sorted"},
+                "due_at": {**_DATE_TIME, "description": f"{_DATE_TIME['description']}; the latest deadline "
+                                                        "of the step's agencies"},
+            },
+            description="Nơi hồ sơ đang ở / where the dossier is now and by when that step is due",
         ),
     }
 
@@ -316,7 +472,8 @@ def _document(page_size_max: int) -> dict[str, Any]:
             headers=www_authenticate,
         ),
         "NotFound": _error_response(
-            "Không tìm thấy / not found (a dossier of someone else is not found either)",
+            "Không tìm thấy / not found (a dossier of someone else, or read by an agency that is not on "
+            "its route, is not found either)",
             ["procedure_not_found", "dossier_not_found"],
             {"code": "dossier_not_found",
              "message": "Không tìm thấy hồ sơ 000.00.21.H38-261126-0001 / Dossier 000.00.21.H38-261126-0001 "
@@ -342,12 +499,44 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "InvalidInput": _error_response(
             "Dữ liệu không hợp lệ / well-formed but invalid; details name the fields",
             ["validation_failed", "unknown_parameter", "invalid_parameter", "invalid_cursor",
-             "server_owned_field", "unknown_procedure", "online_submission_not_available", "file_too_large"],
+             "server_owned_field", "unknown_procedure", "online_submission_not_available", "file_too_large",
+             "decision_not_allowed"],
             {"code": "validation_failed",
              "message": "Dữ liệu không hợp lệ / Invalid data: applicant.id_number: không đúng định dạng "
                         "(Số định danh cá nhân / CCCD) / invalid format",
              "details": [{"field": "applicant.id_number",
                           "message": "không đúng định dạng (Số định danh cá nhân / CCCD) / invalid format"}]},
+        ),
+        "UnauthenticatedCitizenOrAgency": _error_response(
+            "Cần đăng nhập hoặc khóa API của cơ quan / missing or invalid credentials: a bearer token that "
+            "looks like an agency API key (mc_…) is checked as one (invalid_api_key, one answer for every bad "
+            "key), any other as a Cognito ID token",
+            ["unauthenticated", "invalid_token", "token_expired", "token_unverifiable", "auth_unavailable",
+             "invalid_api_key"],
+            {"code": "invalid_api_key", "message": "Khóa API không hợp lệ / Invalid API key"},
+            headers=www_authenticate,
+        ),
+        "InvalidApiKey": _error_response(
+            "Cần khóa API của cơ quan / missing, malformed, unknown or revoked agency API key (one answer "
+            "for every bad key)",
+            ["unauthenticated", "invalid_api_key"],
+            {"code": "invalid_api_key", "message": "Khóa API không hợp lệ / Invalid API key"},
+            headers=www_authenticate,
+        ),
+        "TaskNotFound": _error_response(
+            "Không tìm thấy nhiệm vụ / no such task (another agency's task is not found either)",
+            ["task_not_found"],
+            {"code": "task_not_found",
+             "message": "Không tìm thấy nhiệm vụ 5d41402abc4b2a76b971L0 / Task 5d41402abc4b2a76b971L0 not found"},
+        ),
+        "TaskConflict": _error_response(
+            "Nhiệm vụ chưa hoặc không còn nhận việc này / the task is already decided or cancelled (task_closed), is a "
+            "fee wait that takes no decision (decision_not_allowed), is a lead agency's task whose parallel "
+            "agencies have not all answered yet (parallel_agencies_pending), or its dossier's status does not "
+            "allow the decision (invalid_status)",
+            ["task_closed", "decision_not_allowed", "parallel_agencies_pending", "invalid_status"],
+            {"code": "task_closed",
+             "message": "Nhiệm vụ đã được quyết định / The task is already decided"},
         ),
     }
 
@@ -364,6 +553,13 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "description": "Mã thủ tục (CSDL quốc gia về TTHC) / national procedure code",
             "schema": {"type": "string", "minLength": 1},
             "example": "1.001193",
+        },
+        "TaskId": {
+            "name": "task_id", "in": "path", "required": True,
+            "description": "Mã nhiệm vụ (task_id trong hộp việc) / the task's id, from the inbox; another "
+                           "agency's task, like an unknown one, is not found (404)",
+            "schema": {"type": "string", "minLength": 1},
+            "example": "5d41402abc4b2a76b971L0",
         },
         "Cursor": {
             "name": "cursor", "in": "query", "required": False,
@@ -481,11 +677,16 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "get": {
                 "operationId": "getDossier",
                 "tags": ["dossiers"],
-                "summary": "Hồ sơ của tôi và tiến trình xử lý / my dossier with its progress log",
-                "security": CITIZEN_SECURITY,
+                "summary": "Hồ sơ và tiến trình xử lý / a dossier with its progress log and slips",
+                "description": "Công dân đọc hồ sơ của mình; cơ quan trên quy trình của hồ sơ đọc bằng khóa API, "
+                               "mỗi lần đọc được ghi nhật ký / the citizen reads their own dossier; an agency "
+                               "on the dossier's route reads it with its API key, and each such read is "
+                               "audited. Anyone else (another citizen, an agency off the route) gets 404.",
+                "security": CITIZEN_OR_AGENCY_SECURITY,
                 "responses": {
                     "200": _ok("Hồ sơ / the dossier", "DossierDetail"),
-                    **_errors(401, 404, 415, 422),
+                    **_errors(401, 404, 415, 422, names={**_ERROR_RESPONSE_NAMES,
+                                                         401: "UnauthenticatedCitizenOrAgency"}),
                 },
             },
         },
@@ -504,6 +705,26 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 },
             },
         },
+        "/dossiers/{code}/supplement": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "post": {
+                "operationId": "supplementDossier",
+                "tags": ["dossiers"],
+                "summary": "Bổ sung hồ sơ theo yêu cầu (trạng thái 5) / supplement a dossier as asked (status 5)",
+                "security": CITIZEN_SECURITY,
+                "requestBody": {"required": True, "content": _json_content(
+                    _schema("SupplementRequest"),
+                    {"form": {"purpose": "Bổ sung: xin việc làm"},
+                     "documents": [{"document_id": "uy_quyen", "upload_id": "7f3a9c0e5b2d4e6f8a1b3c5d7e9f0a2b"}],
+                     "note": "Đã bổ sung văn bản ủy quyền / the power of attorney is added"})},
+                "responses": {
+                    "200": _ok("Hồ sơ đã bổ sung, quay lại bước đã yêu cầu (trạng thái 1 hoặc 4) / the "
+                               "supplemented dossier, back at the step that asked (status 1 or 4)",
+                               "DossierDetail"),
+                    **_errors(400, 401, 404, 409, 413, 415, 422),
+                },
+            },
+        },
         "/track/{code}": {
             "parameters": [_ref("parameters", "DossierCode")],
             "get": {
@@ -514,6 +735,61 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     "200": _ok("Tiến độ, không có dữ liệu cá nhân / progress, no personal data",
                                "DossierTracking"),
                     **_errors(404, 415, 422),
+                },
+            },
+        },
+        "/agency/tasks": {
+            "get": {
+                "operationId": "listAgencyTasks",
+                "tags": ["agency"],
+                "summary": "Hộp việc của cơ quan, hạn sớm nhất trước / the agency's tasks, earliest due first",
+                "security": AGENCY_SECURITY,
+                "parameters": [
+                    query("status", {"type": "string", "enum": list(get_args(TaskStatus)), "default": "open"},
+                          "Nhiệm vụ đang mở, đã quyết định hay đã hủy / open, decided or cancelled tasks"),
+                    _ref("parameters", "Cursor"),
+                    _ref("parameters", "Limit"),
+                ],
+                "responses": {
+                    "200": _ok("Một trang nhiệm vụ / a page of tasks", "AgencyTaskPage"),
+                    **_agency_errors(401, 415, 422),
+                },
+            },
+        },
+        "/agency/tasks/{task_id}/decision": {
+            "parameters": [_ref("parameters", "TaskId")],
+            "post": {
+                "operationId": "decideAgencyTask",
+                "tags": ["agency"],
+                "summary": "Quyết định về nhiệm vụ / decide a task: receive, refuse, approve, reject or ask "
+                           "for a supplement",
+                "security": AGENCY_SECURITY,
+                "requestBody": {"required": True, "content": _json_content(
+                    _schema("DecisionRequest"),
+                    {"decision": "request_supplement",
+                     "note": "Bổ sung bản sao giấy khai sinh / a copy of the birth certificate is missing"})},
+                "responses": {
+                    "200": _ok("Nhiệm vụ đã quyết định, với hồ sơ sau quyết định / the decided task with "
+                               "the dossier as the decision left it", "AgencyTask"),
+                    **_agency_errors(400, 401, 404, 409, 413, 415, 422),
+                },
+            },
+        },
+        "/agency/tasks/{task_id}/heartbeat": {
+            "parameters": [_ref("parameters", "TaskId")],
+            "post": {
+                "operationId": "heartbeatAgencyTask",
+                "tags": ["agency"],
+                "summary": "Báo nhiệm vụ vẫn đang xử lý / tell the route an open task is still being worked on",
+                "security": AGENCY_SECURITY,
+                "requestBody": {"required": False, "content": _json_content(
+                    {"type": "object", "additionalProperties": False, "maxProperties": 0,
+                     "description": "Không dùng; gửi {} hoặc không gửi gì / not used: send {} or no body; "
+                                    "any field is refused (422 validation_failed)"},
+                    {})},
+                "responses": {
+                    "200": _ok("Nhiệm vụ vẫn mở / the task, still open", "Heartbeat"),
+                    **_agency_errors(400, 401, 404, 409, 413, 415, 422),
                 },
             },
         },
@@ -546,13 +822,16 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "path answers 405 (`method_not_allowed`, with an `Allow` header) in the same shape. An "
                 "unknown path is answered by API Gateway itself (403 "
                 "`{\"message\": \"Missing Authentication Token\"}`), before this API sees it.\n\n"
-                "Citizens authenticate with `Authorization: Bearer <Cognito ID token>`."
+                "Citizens authenticate with `Authorization: Bearer <Cognito ID token>`; agency systems "
+                "with `Authorization: Bearer <agency API key>`, a key ops issue to one agency. "
+                "`GET /dossiers/{code}` takes either."
             ),
         },
         "tags": [
             {"name": "catalogue", "description": "Thủ tục hành chính / procedures"},
             {"name": "dossiers", "description": "Hồ sơ của công dân / citizen dossiers"},
             {"name": "tracking", "description": "Tra cứu công khai / public tracking"},
+            {"name": "agency", "description": "Hộp việc và quyết định của cơ quan / agency tasks and decisions"},
             {"name": "meta", "description": "Tài liệu API / API description"},
         ],
         "paths": paths,
@@ -567,6 +846,13 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     "bearerFormat": "JWT",
                     "description": "Cognito ID token of the citizen user pool (see GET /config), verified "
                                    "against the pool's JWKS",
+                },
+                "agencyApiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "mc_<agency>_<key id>_<secret>",
+                    "description": "Khóa API của cơ quan, do vận hành cấp / an agency's API key, issued by ops "
+                                   "and shown once; it names one agency, whose tasks alone it reaches",
                 },
             },
         },

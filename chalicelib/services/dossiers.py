@@ -21,7 +21,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.workflow import DossierStatus, Role, transition
-from chalicelib.services import routing
+from chalicelib.services import changes, routing
 from chalicelib.services.catalogue import get_procedure, require_online_procedure
 from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Page
@@ -89,6 +89,7 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
         make_code=lambda sequence: format_dossier_code(agency, day, sequence),
         counter_key=(agency, f"{day:%y%m%d}"),
     )
+    changes.announce(dossier, entry)
     # TODO(issue 7): a failure between the write above and this start leaves a dossier
     # without a route; an outbox (DynamoDB stream) would make the pair atomic.
     routing.start_route(dossier)
@@ -132,7 +133,7 @@ def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
         note += f": {reason}"
     entry = LogEntry(at=now(), actor=CITIZEN_ACTOR, action="withdraw", from_status=dossier.status,
                      to_status=status, note=note)
-    withdrawn = get_store().apply_change(dossier, entry)
+    withdrawn = changes.apply(dossier, entry)
     routing.stop_route(withdrawn, "withdrawn by the applicant")
     return withdrawn
 
@@ -153,13 +154,13 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
     action = "supplement_reception" if asked_at_reception else "supplement_processing"
     status = transition(dossier.status, action, Role.CITIZEN)
     note = "Công dân đã bổ sung hồ sơ / Supplement provided" + (f": {supplement.note}" if supplement.note else "")
-    changes: dict[str, Any] = {"form": supplement.form,
+    updates: dict[str, Any] = {"form": supplement.form,
                                "documents": (*dossier.documents, *supplement.new_documents)}
     if not asked_at_reception:
-        changes["due_at"] = get_calendar().due_at(at, procedure.processing_days)
-    updated = get_store().apply_change(
+        updates["due_at"] = get_calendar().due_at(at, procedure.processing_days)
+    updated = changes.apply(
         dossier, LogEntry(at=at, actor=CITIZEN_ACTOR, action=action, from_status=dossier.status, to_status=status,
                           note=note),
-        attach=supplement.new_documents, **changes)
+        attach=supplement.new_documents, **updates)
     routing.resume_after_supplement(updated)
     return updated

@@ -29,7 +29,7 @@ from chalicelib.domain.tasks import (
     plan_route,
 )
 from chalicelib.domain.workflow import DossierStatus, Role, transition
-from chalicelib.services import webhooks
+from chalicelib.services import changes, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_store, get_task_store, now
 from chalicelib.store.repository import Wait
@@ -90,7 +90,7 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
         return
     if step.kind == "processing" and dossier.status is DossierStatus.RECEIVED:
         status = transition(dossier.status, "start_processing", Role.SYSTEM)
-        dossier = get_store().apply_change(dossier, LogEntry(
+        dossier = changes.apply(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action="start_processing", from_status=dossier.status, to_status=status,
             note=f"Chuyển xử lý / Sent for processing: {step.agency_code}"))
     lead = Task(
@@ -119,7 +119,7 @@ def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float,
     ``record_payment`` is the internal way to complete the wait."""
     if dossier.status is not DossierStatus.AWAITING_FEE:
         status = transition(dossier.status, "request_fee", Role.SYSTEM)
-        dossier = get_store().apply_change(dossier, LogEntry(
+        dossier = changes.apply(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action="request_fee", from_status=dossier.status, to_status=status,
             note=f"Chờ nộp phí, lệ phí {dossier.fee_vnd:,} đồng / Awaiting the fee of {dossier.fee_vnd:,} VND"
                  .replace(",", ".")))
@@ -135,7 +135,7 @@ def record_payment(dossier_code: str, reference: str) -> Dossier:
     if dossier.fee_status == "paid":
         return dossier
     status = transition(dossier.status, "record_payment", Role.SYSTEM)
-    paid = get_store().apply_change(dossier, LogEntry(
+    paid = changes.apply(dossier, LogEntry(
         at=now(), actor=SYSTEM_ACTOR, action="record_payment", from_status=dossier.status, to_status=status,
         note=f"Đã nộp phí / Fee paid ({reference})"), fee_status="paid")
     store = get_task_store()
@@ -152,7 +152,7 @@ def fee_expired(dossier_code: str) -> None:
     if dossier.status is not DossierStatus.AWAITING_FEE:
         return
     status = transition(dossier.status, "fee_expired", Role.SYSTEM)
-    get_store().apply_change(dossier, LogEntry(
+    changes.apply(dossier, LogEntry(
         at=now(), actor=SYSTEM_ACTOR, action="fee_expired", from_status=dossier.status, to_status=status,
         note="Quá hạn nộp phí / The fee was not paid in time"))
 
@@ -239,7 +239,7 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
         # The citizen's new date: the later of the late step's new deadline and the date
         # already promised.
         promised = max(new_due, dossier.due_at)
-        get_store().apply_change(
+        changes.apply(
             dossier,
             LogEntry(at=at, actor=SYSTEM_ACTOR, action="apologise", from_status=dossier.status,
                      to_status=dossier.status,
@@ -247,7 +247,7 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
             slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
             due_at=promised)
         return
-    get_store().apply_change(dossier, LogEntry(
+    changes.apply(dossier, LogEntry(
         at=at, actor=SYSTEM_ACTOR, action="escalate", from_status=dossier.status, to_status=dossier.status,
         note=f"Quá hạn lần {task.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
              f"Overdue again at {task.agency_code}: escalated to the supervising agency"))
@@ -262,7 +262,7 @@ def supplement_expired(dossier_code: str) -> None:
     if dossier.status is not DossierStatus.SUPPLEMENT_REQUESTED:
         return
     status = transition(dossier.status, "supplement_expired", Role.SYSTEM)
-    get_store().apply_change(dossier, LogEntry(
+    changes.apply(dossier, LogEntry(
         at=now(), actor=SYSTEM_ACTOR, action="supplement_expired", from_status=dossier.status, to_status=status,
         note="Quá hạn bổ sung hồ sơ / No supplement in time"))
 
@@ -317,7 +317,7 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
     dossier = _dossier(task.dossier_code)
     at = now()
     entry: LogEntry | None = None
-    changes: dict[str, Any] = {}
+    dossier_changes: dict[str, Any] = {}
     note = effect.note_vi + (f": {decision.note}" if decision.note else "")
     if effect.action is not None:
         role = Role.RECEPTION if task.kind == "reception" else Role.PROCESSING
@@ -328,14 +328,18 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
             # The appointment (slip 01) counts from the receipt, not from the online submission.
             procedure = get_procedure(dossier.procedure_code)
             due = get_calendar().due_at(at, procedure.processing_days)
-            changes = {"received_at": at, "due_at": due, "slips": [slips.receipt(at, agency_code, due)]}
+            dossier_changes = {"received_at": at, "due_at": due, "slips": [slips.receipt(at, agency_code, due)]}
         elif effect.action == "request_supplement":
-            changes = {"slips": [slips.supplement_request(at, agency_code, decision.note)]}
+            dossier_changes = {"slips": [slips.supplement_request(at, agency_code, decision.note)]}
         elif effect.action == "refuse":
-            changes = {"slips": [slips.refusal(at, agency_code, decision.note)]}
+            dossier_changes = {"slips": [slips.refusal(at, agency_code, decision.note)]}
     closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
                      note=decision.note)
-    decided = get_task_store().decide(dossier, entry, closed, **changes)
+    decided = get_task_store().decide(dossier, entry, closed, **dossier_changes)
+    if entry is not None:
+        after = get_store().get_dossier(dossier.code)
+        if after is not None:
+            changes.announce(after, entry)
     if effect.outcome == "stop":
         _cancel_open_tasks(dossier.code, at, keep=task.task_id)
     if decided.token:

@@ -5,6 +5,7 @@ An agency without a webhook endpoint just reads its inbox."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -27,6 +28,11 @@ def webhook_id(task_id: str, event: str) -> str:
     return f"msg_{task_id}_{event.split('.')[-1]}"
 
 
+def _endpoint(agency_code: str) -> endpoints.WebhookEndpoint | None:
+    get_store()  # binds the table's models in a process that has not touched the store yet
+    return endpoints.get_endpoint(agency_code)
+
+
 def _queue() -> MessageQueue | None:
     settings = get_settings()
     return MessageQueue(settings.region, settings.webhook_queue_url) if settings.webhook_queue_url else None
@@ -34,7 +40,7 @@ def _queue() -> MessageQueue | None:
 
 def enqueue_task_event(task: Task, event: TaskEvent) -> None:
     queue = _queue()
-    endpoint = endpoints.get_endpoint(task.agency_code)
+    endpoint = _endpoint(task.agency_code)
     if queue is None or endpoint is None or endpoint.disabled:
         return
     queue.send({"task_id": task.task_id, "event": event, "webhook_id": webhook_id(task.task_id, event),
@@ -46,7 +52,7 @@ def enqueue_escalation(task: Task, supervisor_code: str | None) -> None:
     or, with none, the agency itself."""
     queue = _queue()
     recipient = supervisor_code or task.agency_code
-    endpoint = endpoints.get_endpoint(recipient)
+    endpoint = _endpoint(recipient)
     if queue is None or endpoint is None or endpoint.disabled:
         logger.warning("escalation of task %s: agency %s has no webhook endpoint", task.task_id, recipient)
         return
@@ -69,10 +75,14 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
     task = get_task_store().get_task(str(message["task_id"]))
     if task is None:
         return "unknown_task"
-    endpoint = endpoints.get_endpoint(str(message.get("recipient") or task.agency_code))
+    endpoint = _endpoint(str(message.get("recipient") or task.agency_code))
     if endpoint is None or endpoint.disabled:
         return "no_endpoint"
     event = str(message["event"])
+    if event == "task.assigned" and task.status != "open":
+        # Decided or cancelled from the inbox while this waited for a retry: announcing it
+        # now would show a closed task as new (the cancellation, if any, is its own event).
+        return "stale"
     body = _event_body(task, event)
     if body is None:
         return "unknown_dossier"
@@ -90,11 +100,17 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
     policy = RetryPolicy(max_attempts=settings.webhook_max_attempts, base_seconds=settings.webhook_retry_base_seconds)
     if policy.exhausted(attempt):
         if settings.webhook_dlq_url:
+            # attempt starts again at 1, so that redriving the message as it is (docs/operations.md)
+            # gives it a whole new round of retries.
             MessageQueue(settings.region, settings.webhook_dlq_url).send(
-                {**message, "last_error": result.error, "last_status": result.status})
+                {**message, "attempt": 1, "attempts_made": attempt, "last_error": result.error,
+                 "last_status": result.status})
         return "dead_lettered"
     queue = _queue()
     assert queue is not None
-    queue.send({**message, "attempt": attempt + 1},
-               delay_seconds=round(policy.delay(attempt, result.retry_after_seconds)))
+    delay = policy.delay(attempt, result.retry_after_seconds)
+    # SQS delays are whole seconds: round a receiver's Retry-After up (it is a floor), jitter
+    # to the nearest.
+    seconds = math.ceil(delay) if result.retry_after_seconds is not None else round(delay)
+    queue.send({**message, "attempt": attempt + 1}, delay_seconds=seconds)
     return "retrying"

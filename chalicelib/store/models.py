@@ -113,8 +113,9 @@ def dossier_task_sk(step_index: int, role: str, task_id: str) -> str:
     return f"{step_index:03d}#{role}#{task_id}"
 
 
-def slip_sk(number: int, issued_iso: str) -> str:
-    return f"SLIP#{number:02d}#{issued_iso}"
+def slip_sk(number: int, issued_iso: str, nonce: str) -> str:
+    # The nonce keeps two slips issued in the same microsecond apart: a slip is never overwritten.
+    return f"SLIP#{number:02d}#{issued_iso}#{nonce}"
 
 
 def audit_sk(at_iso: str, agency_code: str, key_id: str, nonce: str) -> str:

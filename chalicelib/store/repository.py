@@ -405,7 +405,7 @@ class Store:
         transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
         issued = tuple(slips)
         for slip in issued:
-            sort_key = m.slip_sk(int(slip.number), slip.issued_at.isoformat())
+            sort_key = m.slip_sk(int(slip.number), slip.issued_at.isoformat(), uuid.uuid4().hex[:12])
             transaction.save(m.SlipItem(m.dossier_pk(dossier.code), sort_key, number=int(slip.number),
                                         issued_at=slip.issued_at, issued_by=slip.issued_by, details=slip.details))
         return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry),

@@ -45,7 +45,7 @@ def write_template(tmp_path: Path, resources: dict[str, Any], outputs: dict[str,
 def test_outputs_are_resolved(outputs: dict[str, str]) -> None:
     assert set(outputs) == {"TableName", "UploadsBucketName", "DocumentsBucketName",
                             "CitizenUserPoolId", "CitizenUserPoolClientId", "TaskQueueUrl", "WebhookQueueUrl",
-                            "WebhookDeadLetterQueueUrl", "RouteStateMachineArn"}
+                            "WebhookDeadLetterQueueUrl", "RouteStateMachineArn", "NotifyFromEmail"}
     assert outputs["TaskQueueUrl"].endswith("/123456789012/motcua-lamdong-tasks")
     assert outputs["RouteStateMachineArn"].endswith(":stateMachine:motcua-lamdong-route")
     assert outputs["TableName"] == "motcua-lamdong"

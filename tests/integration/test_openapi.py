@@ -1,17 +1,22 @@
 """The OpenAPI document: valid 3.1, complete, and true to what the API answers.
 
-Real responses of a citizen's journey (and of its refusals) are validated against
-the schema the document gives for that operation and status.
+Real responses of a citizen's journey, of the agencies that route the dossier (and
+of their refusals), of a supplement round trip and of staff reads are validated
+against the schema the document gives for that operation and status.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Iterator
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 from jsonschema import Draft202012Validator
@@ -19,10 +24,34 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, WITHDRAWAL_SCHEMA
+from chalicelib.domain import slips
+from chalicelib.domain.dossiers import (
+    APPLICANT_SCHEMA,
+    SUBMISSION_SCHEMA,
+    SUPPLEMENT_SCHEMA,
+    WITHDRAWAL_SCHEMA,
+    DocumentRef,
+    Dossier,
+    LogEntry,
+)
+from chalicelib.domain.tasks import DECISION_SCHEMA, Task
 from chalicelib.domain.uploads import UPLOAD_REQUEST_SCHEMA
+from chalicelib.domain.workflow import ACTIONS, DossierStatus
+from chalicelib.handlers import presenters
 from chalicelib.handlers.openapi_document import document
-from tests.factories import create_submission, create_upload_request
+from chalicelib.services.agency_auth import issue_key
+from chalicelib.services.deps import get_store, get_task_store
+from chalicelib.services.routing import handle_task_message
+from tests.factories import (
+    COMMUNE,
+    DESK,
+    JUSTICE,
+    create_applicant,
+    create_catalogue,
+    create_procedure_dict,
+    create_submission,
+    create_upload_request,
+)
 
 SPEC_URI = "urn:motcua:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -35,15 +64,28 @@ ROUTES = {
     ("/dossiers", "get"),
     ("/dossiers/{code}", "get"),
     ("/dossiers/{code}/withdraw", "post"),
+    ("/dossiers/{code}/supplement", "post"),
     ("/track/{code}", "get"),
     ("/openapi.json", "get"),
+    ("/agency/tasks", "get"),
+    ("/agency/tasks/{task_id}/decision", "post"),
+    ("/agency/tasks/{task_id}/heartbeat", "post"),
 }
 CITIZEN_OPERATIONS = {
     ("/uploads", "post"),
     ("/dossiers", "post"),
     ("/dossiers", "get"),
-    ("/dossiers/{code}", "get"),
     ("/dossiers/{code}/withdraw", "post"),
+    ("/dossiers/{code}/supplement", "post"),
+}
+# A citizen reads their own dossier; an agency on its route reads it with its key (audited).
+CITIZEN_OR_AGENCY_OPERATIONS = {
+    ("/dossiers/{code}", "get"),
+}
+AGENCY_OPERATIONS = {
+    ("/agency/tasks", "get"),
+    ("/agency/tasks/{task_id}/decision", "post"),
+    ("/agency/tasks/{task_id}/heartbeat", "post"),
 }
 
 
@@ -179,6 +221,11 @@ def test_request_bodies_are_the_domain_schemas() -> None:
     assert schemas["UploadRequest"]["properties"]["size"].pop("description")
     assert schemas["UploadRequest"] == UPLOAD_REQUEST_SCHEMA
     assert schemas["WithdrawalRequest"] == WITHDRAWAL_SCHEMA
+    assert "invalid_status" in schemas["SupplementRequest"].pop("description")
+    assert schemas["SupplementRequest"] == SUPPLEMENT_SCHEMA
+    assert "parallel_agencies_pending" in schemas["DecisionRequest"].pop("description")
+    assert schemas["DecisionRequest"] == DECISION_SCHEMA
+    assert "result_upload_id" not in schemas["DecisionRequest"]["properties"]
     submission = schemas["SubmissionRequest"]
     assert submission["required"] == SUBMISSION_SCHEMA["required"]
     assert submission["additionalProperties"] is False
@@ -188,25 +235,124 @@ def test_request_bodies_are_the_domain_schemas() -> None:
     assert submission["properties"]["procedure_code"] == SUBMISSION_SCHEMA["properties"]["procedure_code"]
     bodies = {(path, method): operation["requestBody"] for path, method, operation in operations(spec)
               if "requestBody" in operation}
-    assert {key: body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-            for key, body in bodies.items()} == {
+    schemas_of = {key: body["content"]["application/json"]["schema"] for key, body in bodies.items()}
+    assert {key: schema["$ref"].rsplit("/", 1)[1] for key, schema in schemas_of.items() if "$ref" in schema} == {
         ("/uploads", "post"): "UploadRequest",
         ("/dossiers", "post"): "SubmissionRequest",
         ("/dossiers/{code}/withdraw", "post"): "WithdrawalRequest",
+        ("/dossiers/{code}/supplement", "post"): "SupplementRequest",
+        ("/agency/tasks/{task_id}/decision", "post"): "DecisionRequest",
     }
+    # The heartbeat's body carries nothing: an empty JSON object or none at all.
+    empty = schemas_of.pop(("/agency/tasks/{task_id}/heartbeat", "post"))
+    assert (empty["type"], empty["additionalProperties"], empty["maxProperties"]) == ("object", False, 0)
+    assert all("$ref" in schema for schema in schemas_of.values())
     assert bodies[("/dossiers/{code}/withdraw", "post")]["required"] is False
+    assert bodies[("/dossiers/{code}/supplement", "post")]["required"] is True
+    assert bodies[("/agency/tasks/{task_id}/heartbeat", "post")]["required"] is False
+    assert bodies[("/agency/tasks/{task_id}/decision", "post")]["required"] is True
 
 
-def test_citizen_operations_need_the_citizen_token(spec: dict[str, Any]) -> None:
-    scheme = spec["components"]["securitySchemes"]["citizenToken"]
-    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+def test_citizen_and_agency_operations_need_their_credentials(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert set(schemes) == {"citizenToken", "agencyApiKey"}
+    for scheme in schemes.values():
+        assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     assert "security" not in spec  # public unless an operation says otherwise
     for path, method, operation in operations(spec):
+        unauthenticated = operation["responses"].get("401", {}).get("$ref")
         if (path, method) in CITIZEN_OPERATIONS:
             assert operation["security"] == [{"citizenToken": []}], (method, path)
+            assert unauthenticated == "#/components/responses/Unauthenticated", (method, path)
+        elif (path, method) in AGENCY_OPERATIONS:
+            assert operation["security"] == [{"agencyApiKey": []}], (method, path)
+            assert unauthenticated == "#/components/responses/InvalidApiKey", (method, path)
+            assert operation["tags"] == ["agency"], (method, path)
+        elif (path, method) in CITIZEN_OR_AGENCY_OPERATIONS:
+            assert operation["security"] == [{"citizenToken": []}, {"agencyApiKey": []}], (method, path)
+            assert unauthenticated == "#/components/responses/UnauthenticatedCitizenOrAgency", (method, path)
         elif (path, method) in ROUTES:
             assert "security" not in operation, (method, path)
         assert ("401" in operation["responses"]) == bool(operation.get("security")), (method, path)
+    invalid_key = spec["components"]["responses"]["InvalidApiKey"]
+    assert "invalid_api_key" in invalid_key["description"] and "WWW-Authenticate" in invalid_key["headers"]
+    either = spec["components"]["responses"]["UnauthenticatedCitizenOrAgency"]
+    assert {"invalid_token", "invalid_api_key"} <= set(re.findall(r"[a-z_]+", either["description"]))
+    assert "WWW-Authenticate" in either["headers"]
+
+
+def test_agency_tasks_follow_the_presenter(spec: dict[str, Any]) -> None:
+    """Every field of presenters.agency_task, closed, the dossier being the citizen's detail."""
+    task = spec["components"]["schemas"]["AgencyTask"]
+    assert task["additionalProperties"] is False
+    assert set(task["required"]) == set(task["properties"]) == {
+        "task_id", "dossier_code", "procedure_code", "step", "status", "opened_at", "due_at", "overdue_count",
+        "decision", "note", "decided_at", "dossier"}
+    assert task["properties"]["dossier"] == {"$ref": "#/components/schemas/DossierDetail"}
+    assert set(task["properties"]["step"]["required"]) == {"index", "kind", "role", "last"}
+    assert task["properties"]["decision"]["enum"] == [*DECISION_SCHEMA["properties"]["decision"]["enum"], None]
+    status = next(p for p in spec["paths"]["/agency/tasks"]["get"]["parameters"] if p.get("name") == "status")
+    assert status["schema"]["enum"] == task["properties"]["status"]["enum"] == ["open", "decided", "cancelled"]
+    assert spec["components"]["schemas"]["Heartbeat"]["required"] == ["task_id", "status"]
+    conflict = spec["components"]["responses"]["TaskConflict"]["description"]
+    assert {"task_closed", "decision_not_allowed", "parallel_agencies_pending", "invalid_status"} <= set(
+        re.findall(r"[a-z_]+", conflict))
+
+
+def test_history_actions_are_every_line_the_log_can_hold(spec: dict[str, Any]) -> None:
+    """The workflow's actions, and the lines that leave the status as it was (apologise,
+    escalate): every action literal the services write into the log is documented."""
+    enum = spec["components"]["schemas"]["HistoryEntry"]["properties"]["action"]["enum"]
+    written: set[str] = set()
+    for source in Path("chalicelib").rglob("*.py"):
+        written.update(re.findall(r'LogEntry\([\s\S]{0,200}?action="([a-z_]+)"', source.read_text()))
+    assert {"apologise", "escalate", "request_fee", "supplement_expired"} <= written
+    assert set(enum) == set(ACTIONS) | written
+    assert enum == sorted(enum)
+
+
+def test_slips_and_the_current_step_follow_the_presenter(spec: dict[str, Any]) -> None:
+    """Every slip the domain issues, every log line and a tracked step, as the presenters
+    show them, fit the document; and what does not fit is refused."""
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    later = at + timedelta(days=7)
+    issued = [slips.receipt(at, "000.00.21.H38", later), slips.supplement_request(at, "000.00.21.H38", "Thiếu ảnh"),
+              slips.refusal(at, "000.00.21.H38", "Không thuộc thẩm quyền"),
+              slips.apology(later, "000.00.05.H38", later, later + timedelta(days=2))]
+    history = [LogEntry(at, "system", action, DossierStatus.PROCESSING, DossierStatus.PROCESSING)
+               for action in spec["components"]["schemas"]["HistoryEntry"]["properties"]["action"]["enum"]]
+    dossier = Dossier(
+        code="000.00.21.H38-261126-0001", procedure_code="2.000488", procedure_name="Lý lịch tư pháp",
+        agency_code="000.00.21.H38", owner="sub", applicant=create_applicant(), form={},
+        documents=(DocumentRef("to_khai", "u1"),), status=DossierStatus.PROCESSING, submitted_at=at, due_at=later,
+        updated_at=at, fee_vnd=0, fee_status="not_required", received_at=at, history=tuple(history),
+        slips=tuple(issued))
+    detail = presenters.dossier_detail(dossier)
+    assert [s["number"] for s in detail["slips"]] == ["01", "02", "03", "04"]
+    assert detail["slips"][3]["details"] == {"previous_due_at": "2026-12-03T09:00:00+07:00",
+                                             "new_due_at": "2026-12-05T09:00:00+07:00"}
+    validator = schema_validator(spec, "/components/schemas/DossierDetail")
+    assert not list(validator.iter_errors(detail))
+    for wrong in ({"number": "02", "details": {"appointment_at": "2026-12-03T09:00:00+07:00"}},
+                  {"number": "06"}, {"title": {"vi": "x", "en": "y"}},
+                  {"details": {"appointment_at": "soon"}}):
+        assert not validator.is_valid({**detail, "slips": [{**detail["slips"][0], **wrong}]}), wrong
+    assert not validator.is_valid({**detail, "history": [{**detail["history"][0], "action": "teleport"}]})
+
+    def task(agency: str, role: Any, days: int) -> Task:
+        return Task(task_id=f"t{agency}", dossier_code=dossier.code, step_index=1, kind="processing", role=role,
+                    agency_code=agency, status="open", opened_at=at, due_at=at + timedelta(days=days))
+
+    tracking = schema_validator(spec, "/components/schemas/DossierTracking")
+    tracked = presenters.dossier_tracking(dossier, [task("000.01.10.H38", "helper", 2),
+                                                    task("000.00.05.H38", "lead", 3)])
+    assert tracked["current_step"] == {"index": 1, "kind": "processing",
+                                       "agency_codes": ["000.00.05.H38", "000.01.10.H38"],
+                                       "due_at": "2026-11-29T09:00:00+07:00"}
+    assert not list(tracking.iter_errors(tracked))
+    assert not list(tracking.iter_errors(presenters.dossier_tracking(dossier, [])))
+    assert not tracking.is_valid({**tracked, "current_step": {**tracked["current_step"], "agency_codes": []}})
+    assert not tracking.is_valid({k: v for k, v in tracked.items() if k != "current_step"})
 
 
 def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
@@ -272,8 +418,239 @@ def test_served_document_is_the_document(api: Any, spec: dict[str, Any]) -> None
 # --------------------------------------------------------------------------- real answers
 
 
+def pump(until: Callable[[], bool], *, seconds: float = 20) -> None:
+    """Hands the route's messages to the app (as the SQS event source does) until ``until()`` holds."""
+    sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
+    queue = os.environ["MOTCUA_TASK_QUEUE_URL"]
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, "the route did not get there in time"
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", []):
+            handle_task_message(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        time.sleep(0.05)
+
+
+def submit_routed(check: Checker, token: str) -> str:
+    """A dossier of 2.000488: the desk receives it, the Department of Justice decides it."""
+    ticket = check("POST", "/uploads", 201, token, create_upload_request(size=4))
+    posted = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("a.pdf", b"%PDF")}, timeout=10)
+    assert posted.status_code in (200, 201, 204), posted.text
+    documents = [{"document_id": "to_khai", "upload_id": ticket["upload_id"]}]
+    code: str = check("POST", "/dossiers", 201, token, create_submission("2.000488", documents=documents))["code"]
+    return code
+
+
+def task_for(check: Checker, key: str, code: str) -> dict[str, Any]:
+    """The agency's open task on the dossier, once the route has opened it (each inbox checked)."""
+    found: list[dict[str, Any]] = []
+
+    def arrived() -> bool:
+        inbox = check("GET", "/agency/tasks", 200, key)
+        found[:] = [task for task in inbox["items"] if task["dossier_code"] == code]
+        return bool(found)
+
+    pump(arrived)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def agency_journey(check: Checker, token: str) -> None:
+    """Two dossiers routed to the desk: one received and approved, one withdrawn under way."""
+    desk, justice = issue_key(DESK, "openapi"), issue_key(JUSTICE, "openapi")
+    first, second = submit_routed(check, token), submit_routed(check, token)
+    task = task_for(check, desk, first)
+    task_id = task["task_id"]
+    assert task["step"] == {"index": 0, "kind": "reception", "role": "lead", "last": False}
+    assert (task["status"], task["decision"], task["decided_at"], task["note"]) == ("open", None, None, "")
+    assert task["dossier"]["code"] == first and task["dossier"]["status_code"] == 1
+    other = task_for(check, desk, second)
+    assert check("GET", f"/dossiers/{first}", 200, token) == task["dossier"]
+
+    # The inbox, page by page, earliest due first.
+    page = check("GET", "/agency/tasks?status=open&limit=1", 200, desk)
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    rest = check("GET", f"/agency/tasks?status=open&limit=1&cursor={page['next_cursor']}", 200, desk)
+    assert {page["items"][0]["task_id"], rest["items"][0]["task_id"]} == {task_id, other["task_id"]}
+    assert check("GET", "/agency/tasks?status=decided", 200, desk) == {"items": [], "next_cursor": None}
+    assert check("GET", "/agency/tasks", 200, justice) == {"items": [], "next_cursor": None}
+
+    # Heartbeats, without a body and with an empty one; the second once the route waits on the
+    # task, so that it reaches the state machine.
+    assert check("POST", f"/agency/tasks/{other['task_id']}/heartbeat", 200, desk) == {
+        "task_id": other["task_id"], "status": "open"}
+    pump(lambda: getattr(get_task_store().get_task(task_id), "token", None) is not None)
+    assert check("POST", f"/agency/tasks/{task_id}/heartbeat", 200, desk, {}) == {
+        "task_id": task_id, "status": "open"}
+
+    # Refusals, one per documented kind, none of which changes the task.
+    decision = f"/agency/tasks/{task_id}/decision"
+    heartbeat = f"/agency/tasks/{task_id}/heartbeat"
+    check("POST", decision, 400, desk, raw=b"{")
+    check("POST", decision, 400, desk, raw=b"")
+    check("POST", heartbeat, 400, desk, raw=b"[]")
+    for path, body in ((decision, {"decision": "receive"}), (heartbeat, {})):
+        check("POST", path, 401, None, body)
+        check("POST", path, 401, "garbage", body)
+        check("POST", path, 401, token, body)  # a citizen's token is no agency key
+        check("POST", path, 401, desk[:-43] + "A" * 43, body)  # the right key id, a wrong secret
+    check("GET", "/agency/tasks", 401)
+    check("GET", "/agency/tasks", 401, "mc_000-00-21-H38_00000000_" + "A" * 43)
+    for path in ("/agency/tasks/5d41402abc4b2a76b971L0/decision", "/agency/tasks/5d41402abc4b2a76b971L0/heartbeat",
+                 "/agency/tasks/" + "x" * 65 + "/decision"):
+        check("POST", path, 404, desk, {"decision": "receive"} if path.endswith("decision") else {})
+    check("POST", decision, 404, justice, {"decision": "receive"})  # another agency's task
+    check("POST", heartbeat, 404, justice, {})
+    big = json.dumps({"decision": "receive", "note": "x" * 300_000}).encode()
+    check("POST", decision, 413, desk, raw=big)
+    check("POST", heartbeat, 413, desk, raw=big)
+    refused = check("POST", decision, 422, desk, {"decision": "approve"})
+    assert refused["error"]["code"] == "decision_not_allowed"
+    assert check("POST", decision, 422, desk, {"decision": "refuse"})["error"]["code"] == "validation_failed"
+    # result_upload_id is no longer part of a decision: an unknown field like any other.
+    dropped = check("POST", decision, 422, desk, {"decision": "receive", "result_upload_id": "u"})
+    assert (dropped["error"]["code"], dropped["error"]["details"][0]["field"]) == (
+        "validation_failed", "result_upload_id")
+    # A heartbeat carries nothing: a body with any field is refused.
+    assert check("POST", heartbeat, 422, desk, {"note": "still on it"})["error"]["code"] == "validation_failed"
+    check("POST", decision, 422, desk, {"decision": "receive", "extra": 1})
+    check("POST", decision, 422, desk, {"decision": "receive", "note": "x" * 2001})
+    check("POST", decision, 422, desk, {})
+    check("POST", f"{decision}?x=1", 422, desk, {"decision": "receive"})
+    check("POST", f"{heartbeat}?x=1", 422, desk, {})
+    check("GET", "/agency/tasks?x=1", 422, desk)
+    check("GET", "/agency/tasks?status=closed", 422, desk)
+    check("GET", "/agency/tasks?limit=0", 422, desk)
+    check("GET", "/agency/tasks?cursor=garbage", 422, desk)
+    check("GET", f"/agency/tasks?status=decided&cursor={page['next_cursor']}", 422, desk)
+    assert check("GET", "/agency/tasks?limit=1", 200, desk)["items"][0]["status"] == "open"
+
+    # The desk receives; the department, last on the route, approves.
+    received = check("POST", decision, 200, desk, {"decision": "receive", "note": "Đủ hồ sơ"})
+    assert (received["task_id"], received["status"], received["decision"], received["note"]) == (
+        task_id, "decided", "receive", "Đủ hồ sơ")
+    assert received["decided_at"] and received["dossier"]["status_code"] == 2
+    assert received["dossier"]["received_at"] and received["dossier"]["history"][-1]["action"] == "receive"
+    assert check("POST", decision, 409, desk, {"decision": "receive"})["error"]["code"] == "task_closed"
+    assert check("POST", heartbeat, 409, desk)["error"]["code"] == "task_closed"
+    decided = check("GET", "/agency/tasks?status=decided", 200, desk)
+    assert [t["task_id"] for t in decided["items"]] == [task_id]
+    processing = task_for(check, justice, first)
+    assert processing["step"] == {"index": 1, "kind": "processing", "role": "lead", "last": True}
+    assert processing["dossier"]["status_code"] == 4
+    approved = check("POST", f"/agency/tasks/{processing['task_id']}/decision", 200, justice,
+                     {"decision": "approve"})
+    assert (approved["status"], approved["decision"], approved["dossier"]["status_code"]) == ("decided", "approve", 9)
+
+    # The citizen withdraws the other dossier: its task is cancelled.
+    check("POST", f"/dossiers/{second}/withdraw", 200, token, {})
+    cancelled = check("GET", "/agency/tasks?status=cancelled", 200, desk)
+    assert [(t["task_id"], t["status"], t["decision"]) for t in cancelled["items"]] == [
+        (other["task_id"], "cancelled", None)]
+    assert cancelled["items"][0]["decided_at"] and cancelled["items"][0]["dossier"]["status_code"] == 7
+    check("POST", f"/agency/tasks/{other['task_id']}/decision", 409, desk, {"decision": "receive"})
+    check("POST", f"/agency/tasks/{other['task_id']}/heartbeat", 409, desk, {})
+    assert check("GET", "/agency/tasks", 200, desk) == {"items": [], "next_cursor": None}
+
+
+def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dossier asked for a supplement twice (at the desk, then in processing), read by the
+    agencies on its route (each read audited) and by none other, tracked step by step."""
+    desk, justice, commune = (issue_key(agency, "openapi-supplement") for agency in (DESK, JUSTICE, COMMUNE))
+    code = submit_routed(check, token)
+    dossier_path, supplement = f"/dossiers/{code}", f"/dossiers/{code}/supplement"
+    assert check("GET", f"/track/{code}", 200)["current_step"] is None  # the route has not opened a task yet
+    not_waiting = check("POST", supplement, 409, token, {"note": "Bổ sung"})
+    assert not_waiting["error"]["code"] == "invalid_status"
+    task = task_for(check, desk, code)
+    assert check("GET", f"/track/{code}", 200)["current_step"] == {
+        "index": 0, "kind": "reception", "agency_codes": [DESK], "due_at": task["due_at"]}
+
+    # Staff reads: an agency on the route (a later step) reads what the citizen reads; one off the
+    # route is not found; a bad key or token is refused. Only the read that answered is audited.
+    assert check("GET", dossier_path, 200, justice) == check("GET", dossier_path, 200, token)
+    assert check("GET", dossier_path, 404, commune)["error"]["code"] == "dossier_not_found"
+    assert check("GET", "/dossiers/000.00.21.H38-261126-9999", 404, desk)["error"]["code"] == "dossier_not_found"
+    assert check("GET", dossier_path, 401, desk[:-43] + "A" * 43)["error"]["code"] == "invalid_api_key"
+    assert check("GET", dossier_path, 401, "garbage")["error"]["code"] == "invalid_token"
+    check("GET", f"{dossier_path}?x=1", 422, desk)
+    assert [(agency, action) for _, agency, _, action in get_store().audit_trail(code)] == [(JUSTICE, "read")]
+
+    # The desk asks for a supplement: slip 02, status 5, no agency at work.
+    asked = check("POST", f"/agency/tasks/{task['task_id']}/decision", 200, desk,
+                  {"decision": "request_supplement", "note": "Thiếu văn bản ủy quyền"})
+    assert asked["dossier"]["status_code"] == 5
+    assert [(s["number"], s["issued_by"], s["details"]) for s in asked["dossier"]["slips"]] == [
+        ("02", DESK, {"missing": "Thiếu văn bản ủy quyền"})]
+    pump(lambda: get_task_store().get_wait(code, "supplement") is not None)
+    assert check("GET", f"/track/{code}", 200)["current_step"] is None
+
+    # Refusals, one per documented kind, none of which changes the dossier.
+    check("POST", supplement, 400, token, raw=b"{")
+    check("POST", supplement, 400, token, raw=b"")
+    check("POST", supplement, 401, None, {"note": "x"})
+    check("POST", supplement, 401, desk, {"note": "x"})  # an agency key is no citizen's token
+    check("POST", "/dossiers/000.00.21.H38-261126-9999/supplement", 404, token, {"note": "x"})
+    check("POST", supplement, 413, token, raw=json.dumps({"note": "x" * 300_000}).encode())
+    for body, error in (({}, "validation_failed"), ({"extra": 1}, "validation_failed"),
+                        ({"status": 4, "note": "x"}, "server_owned_field"),
+                        ({"form": {"birth_date": "17/05/1990"}}, "validation_failed"),
+                        ({"documents": [{"document_id": "uy_quyen", "upload_id": "nope"}]}, "validation_failed"),
+                        ({"note": "x" * 1001}, "validation_failed")):
+        assert check("POST", supplement, 422, token, body)["error"]["code"] == error, body
+    check("POST", f"{supplement}?x=1", 422, token, {"note": "x"})
+    assert check("GET", dossier_path, 200, token)["status_code"] == 5
+
+    # The citizen answers with a changed form field and a new document: back to the desk (status 1).
+    ticket = check("POST", "/uploads", 201, token, create_upload_request(size=4))
+    posted = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("b.pdf", b"%PDF")}, timeout=10)
+    assert posted.status_code in (200, 201, 204), posted.text
+    answered = check("POST", supplement, 200, token, {
+        "form": {"purpose": "Bổ sung: xin việc làm"}, "note": "Đã bổ sung",
+        "documents": [{"document_id": "uy_quyen", "upload_id": ticket["upload_id"]}]})
+    assert (answered["status_code"], answered["history"][-1]["action"]) == (1, "supplement_reception")
+    assert answered["form"]["purpose"] == "Bổ sung: xin việc làm"
+    assert [d["document_id"] for d in answered["documents"]] == ["to_khai", "uy_quyen"]
+    check("POST", supplement, 409, token, {"note": "again"})
+
+    # The desk's step starts again with a new task; receiving issues slip 01.
+    again = task_for(check, desk, code)
+    assert again["task_id"] != task["task_id"] and again["step"]["index"] == 0
+    received = check("POST", f"/agency/tasks/{again['task_id']}/decision", 200, desk, {"decision": "receive"})
+    receipt = received["dossier"]["slips"][0]  # by number, then by issue time
+    assert [s["number"] for s in received["dossier"]["slips"]] == ["01", "02"]
+    assert receipt["details"] == {"appointment_at": received["dossier"]["due_at"]}
+    assert receipt["title"] == {"vi": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "en": "Receipt and appointment"}
+
+    # Processing asks in turn, a week later: the supplement goes back to processing (status 4),
+    # with a new task and a new deadline.
+    processing = task_for(check, justice, code)
+    assert check("GET", f"/track/{code}", 200)["current_step"] == {
+        "index": 1, "kind": "processing", "agency_codes": [JUSTICE], "due_at": processing["due_at"]}
+    later = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # Thursday 3 December, 09:00 in Vietnam
+    for module in ("chalicelib.services.deps", "chalicelib.services.dossiers", "chalicelib.services.routing"):
+        monkeypatch.setattr(f"{module}.now", lambda: later)
+    check("POST", f"/agency/tasks/{processing['task_id']}/decision", 200, justice,
+          {"decision": "request_supplement", "note": "Cần xác nhận nơi cư trú"})
+    pump(lambda: get_task_store().get_wait(code, "supplement") is not None)
+    resumed = check("POST", supplement, 200, token, {"form": {"copies": 2}})
+    assert (resumed["status_code"], resumed["history"][-1]["action"]) == (4, "supplement_processing")
+    assert resumed["due_at"] == "2026-12-17T09:00:00+07:00"  # 10 working days from the supplement
+    restarted = task_for(check, justice, code)
+    assert restarted["task_id"] != processing["task_id"] and restarted["step"]["index"] == 1
+    approved = check("POST", f"/agency/tasks/{restarted['task_id']}/decision", 200, justice,
+                     {"decision": "approve"})
+    assert approved["dossier"]["status_code"] == 9
+    assert [(s["number"], s["issued_by"], s["issued_at"]) for s in approved["dossier"]["slips"]] == [
+        ("01", DESK, "2026-11-26T09:00:00+07:00"), ("02", DESK, "2026-11-26T09:00:00+07:00"),
+        ("02", JUSTICE, "2026-12-03T09:00:00+07:00")]
+    assert check("GET", f"/track/{code}", 200)["current_step"] is None
+
+
 def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_catalogue: None,
-                                         sample_token: str, frozen_clock: datetime) -> None:
+                                         sample_token: str, frozen_clock: datetime,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     check = Checker(api, spec)
     token = sample_token
 
@@ -306,7 +683,8 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     check("GET", "/dossiers?limit=1", 200, token)
     dossier = check("GET", f"/dossiers/{code}", 200, token)
     assert dossier["received_at"] is None and dossier["history"][0]["from_status_code"] is None
-    check("GET", f"/track/{code}", 200)
+    assert dossier["slips"] == []
+    assert check("GET", f"/track/{code}", 200)["current_step"] is None
     withdrawn = check("POST", f"/dossiers/{code}/withdraw", 200, token, {"reason": "Nộp nhầm"})
     assert withdrawn["history"][1]["from_status_code"] == 1
     assert check("GET", f"/track/{code}", 200)["status_code"] == 7
@@ -332,6 +710,7 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     text = {"Content-Type": "text/plain"}
     for path, method, _ in operations(spec):
         concrete = path.replace("{code}", "2.000488" if path.startswith("/procedures") else code)
+        concrete = concrete.replace("{task_id}", "5d41402abc4b2a76b971L0")
         check(method.upper(), concrete, 415, token, raw=b"x", headers=text)
     check("GET", "/config?x=1", 422)
     check("GET", "/openapi.json?x=1", 422)
@@ -344,7 +723,46 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     check("POST", "/dossiers", 422, token, create_submission(applicant={}))
     check("POST", f"/dossiers/{code}/withdraw", 422, token, {"reason": 1})
 
+    agency_journey(check, token)
+    supplement_journey(check, token, monkeypatch)
+
     documented = {(path, method, int(status)) for path, method, operation in operations(spec)
                   for status in operation["responses"] if (path, method) in ROUTES}
     # Every documented answer was seen, except 409 on submission (a race on the counter or an upload).
     assert documented - check.seen == {("/dossiers", "post", 409)}
+
+
+def test_a_lead_decides_after_its_parallel_agencies(api: Any, aws: dict[str, str], spec: dict[str, Any],
+                                                    sample_token: str, frozen_clock: datetime) -> None:
+    """The step's lead decides after its parallel agencies (chalicelib/domain/tasks.py): before them,
+    its decision is refused as the document says a state that does not allow it is (409)."""
+    procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
+    procedure["route"] = [
+        {"kind": "reception", "agency_code": DESK, "days": 1},
+        {"kind": "processing", "agency_code": JUSTICE, "days": 3, "parallel": [{"agency_code": COMMUNE, "days": 2}]},
+    ]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    check = Checker(api, spec)
+    keys = {agency: issue_key(agency, "openapi") for agency in (DESK, JUSTICE, COMMUNE)}
+    ticket = check("POST", "/uploads", 201, sample_token, create_upload_request(size=4))
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("a.pdf", b"%PDF")}, timeout=10)
+    code = check("POST", "/dossiers", 201, sample_token, create_submission(
+        "LT.0002", documents=[{"document_id": "to_khai", "upload_id": ticket["upload_id"]}]))["code"]
+    reception = task_for(check, keys[DESK], code)
+    check("POST", f"/agency/tasks/{reception['task_id']}/decision", 200, keys[DESK], {"decision": "receive"})
+    helper, lead = task_for(check, keys[COMMUNE], code), task_for(check, keys[JUSTICE], code)
+    assert (helper["step"]["role"], lead["step"]["role"]) == ("helper", "lead")
+
+    assert check("GET", f"/track/{code}", 200)["current_step"] == {
+        "index": 1, "kind": "processing", "agency_codes": sorted([COMMUNE, JUSTICE]),
+        "due_at": max(helper["due_at"], lead["due_at"])}
+    early = check("POST", f"/agency/tasks/{lead['task_id']}/decision", 409, keys[JUSTICE], {"decision": "approve"})
+    assert early["error"]["code"] == "parallel_agencies_pending"
+    assert COMMUNE in early["error"]["message"]
+    assert check("GET", "/agency/tasks", 200, keys[JUSTICE])["items"][0]["status"] == "open"
+    helper_answer = check("POST", f"/agency/tasks/{helper['task_id']}/decision", 200, keys[COMMUNE],
+                          {"decision": "approve"})
+    assert helper_answer["dossier"]["status_code"] == 4
+    approved = check("POST", f"/agency/tasks/{lead['task_id']}/decision", 200, keys[JUSTICE],
+                     {"decision": "approve"})
+    assert approved["dossier"]["status_code"] == 9

@@ -394,3 +394,29 @@ def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str],
     assert dossier is not None and int(dossier.status) == 9
     assert [e.action for e in dossier.history] == ["submit", "receive", "request_fee", "record_payment",
                                                    "approve_final"]
+
+
+def test_every_status_change_is_mailed_to_the_citizen_without_personal_data(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    monkeypatch.setenv("MOTCUA_NOTIFY_SMS", "on")
+    code = submit(api, sample_token, "2.000488")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+    agencies.decide(JUSTICE, agencies.task_for(JUSTICE, code)["task_id"], "approve")
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    mails = [m for m in ses_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].sent_messages
+             if code in m.subject]
+    assert [m.destinations["ToAddresses"] for m in mails] == [["an.nguyen@example.vn"]] * 4
+    assert [m.subject.split(": ", 1)[1].split(" / ")[0] for m in mails] == [
+        "Mới", "Đã tiếp nhận", "Đang xử lý", "Đã xử lý xong"]
+    texts = [m.body for m in mails] + [
+        sms[1] for sms in sns_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].sms_messages.values()]
+    assert len(texts) == 8  # each change by email and by SMS
+    for text in texts:
+        for personal in ("068090001234", "12 Trần Phú", "Nguyễn Văn An", "1990-05-17"):
+            assert personal not in text
