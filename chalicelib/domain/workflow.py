@@ -118,6 +118,13 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+# Progress-log lines that record an event without moving the dossier: a missed deadline's
+# apology (slip 04) and its escalation.
+APOLOGISE = "apologise"
+ESCALATE = "escalate"
+LOG_ONLY_ACTIONS = frozenset({APOLOGISE, ESCALATE})
+
+
 def transition(current: DossierStatus | None, action_name: str, role: str) -> DossierStatus:
     """The status a dossier moves to, or ``Conflict`` if the action does not apply."""
     action = ACTIONS.get(action_name)

@@ -19,7 +19,7 @@ from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, SUPP
 from chalicelib.domain.slips import SlipNumber
 from chalicelib.domain.tasks import DECISION_SCHEMA, DECISIONS, TaskKind, TaskRole, TaskStatus
 from chalicelib.domain.uploads import UPLOAD_REQUEST_SCHEMA
-from chalicelib.domain.workflow import ACTIONS, DossierStatus
+from chalicelib.domain.workflow import ACTIONS, LOG_ONLY_ACTIONS, DossierStatus
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "motcua — Dịch vụ công trực tuyến / Online public services"
@@ -101,7 +101,7 @@ _STATUS_CODES = [int(status) for status in DossierStatus]
 # Lines of the progress log that record an event without moving the dossier (the status
 # stays): the apology for a first missed deadline (slip 04) and the escalation of a later one
 # (services/routing.py). Every other line is a workflow action.
-_LOG_ONLY_ACTIONS = ("apologise", "escalate")
+_LOG_ONLY_ACTIONS = tuple(sorted(LOG_ONLY_ACTIONS))
 HISTORY_ACTIONS = sorted({*ACTIONS, *_LOG_ONLY_ACTIONS})
 # What each slip's details hold (domain/slips.py); keys ending in _at are date-times.
 _SLIP_DETAILS: dict[SlipNumber, dict[str, dict[str, Any]]] = {

@@ -28,7 +28,7 @@ from chalicelib.domain.tasks import (
     execution_input,
     plan_route,
 )
-from chalicelib.domain.workflow import DossierStatus, Role, transition
+from chalicelib.domain.workflow import APOLOGISE, ESCALATE, DossierStatus, Role, transition
 from chalicelib.services import changes, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_store, get_task_store, now
@@ -146,15 +146,19 @@ def record_payment(dossier_code: str, reference: str) -> Dossier:
     return paid
 
 
-def fee_expired(dossier_code: str) -> None:
+def _wait_expired(dossier_code: str, kind: str, action: str, note: str) -> None:
+    """The citizen did not answer (a supplement, a fee) in time: the route closes the dossier."""
     dossier = _dossier(dossier_code)
-    get_task_store().delete_wait(dossier_code, "payment")
-    if dossier.status is not DossierStatus.AWAITING_FEE:
+    get_task_store().delete_wait(dossier_code, kind)
+    if dossier.status is not _WAITING_STATUS[kind]:
         return
-    status = transition(dossier.status, "fee_expired", Role.SYSTEM)
-    changes.apply(dossier, LogEntry(
-        at=now(), actor=SYSTEM_ACTOR, action="fee_expired", from_status=dossier.status, to_status=status,
-        note="Quá hạn nộp phí / The fee was not paid in time"))
+    status = transition(dossier.status, action, Role.SYSTEM)
+    changes.apply(dossier, LogEntry(at=now(), actor=SYSTEM_ACTOR, action=action, from_status=dossier.status,
+                                    to_status=status, note=note))
+
+
+def fee_expired(dossier_code: str) -> None:
+    _wait_expired(dossier_code, "payment", "fee_expired", "Quá hạn nộp phí / The fee was not paid in time")
 
 
 def _route_answer(task: Task) -> dict[str, Any]:
@@ -241,14 +245,14 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
         promised = max(new_due, dossier.due_at)
         changes.apply(
             dossier,
-            LogEntry(at=at, actor=SYSTEM_ACTOR, action="apologise", from_status=dossier.status,
+            LogEntry(at=at, actor=SYSTEM_ACTOR, action=APOLOGISE, from_status=dossier.status,
                      to_status=dossier.status,
                      note=f"Quá hạn tại {task.agency_code}; xin lỗi và hẹn lại / Overdue: apology and new date"),
             slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
             due_at=promised)
         return
     changes.apply(dossier, LogEntry(
-        at=at, actor=SYSTEM_ACTOR, action="escalate", from_status=dossier.status, to_status=dossier.status,
+        at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,
         note=f"Quá hạn lần {task.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
              f"Overdue again at {task.agency_code}: escalated to the supervising agency"))
     agency = get_store().get_agency(task.agency_code)
@@ -257,14 +261,7 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
 
 
 def supplement_expired(dossier_code: str) -> None:
-    dossier = _dossier(dossier_code)
-    get_task_store().delete_wait(dossier_code, "supplement")
-    if dossier.status is not DossierStatus.SUPPLEMENT_REQUESTED:
-        return
-    status = transition(dossier.status, "supplement_expired", Role.SYSTEM)
-    changes.apply(dossier, LogEntry(
-        at=now(), actor=SYSTEM_ACTOR, action="supplement_expired", from_status=dossier.status, to_status=status,
-        note="Quá hạn bổ sung hồ sơ / No supplement in time"))
+    _wait_expired(dossier_code, "supplement", "supplement_expired", "Quá hạn bổ sung hồ sơ / No supplement in time")
 
 
 def handle_task_message(body: Mapping[str, Any]) -> None:

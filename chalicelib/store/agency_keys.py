@@ -59,16 +59,7 @@ def _stored(item: AgencyKeyItem) -> StoredKey:
     )
 
 
-class AgencyKeyStore:
-    def __init__(self, table_name: str, region: str) -> None:
-        self._table_name = table_name
-        self._region = region
-        self.bind()
-
-    def bind(self) -> None:
-        """Points the models at this store's table (a no-op unless another store was used)."""
-        m.bind_table(self._table_name, self._region)
-
+class AgencyKeyStore(m.BoundStore):
     def put_key(self, agency_code: str, issued: IssuedKey, label: str, created_at: datetime) -> StoredKey:
         """Stores a new key's digest (pattern 10, listed by pattern 11); raises KeyIdTaken on a clash."""
         item = AgencyKeyItem(

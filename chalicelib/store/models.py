@@ -274,6 +274,19 @@ class UploadItem(TableItem, discriminator="upload"):
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB TTL for never-attached uploads
 
 
+class BoundStore:
+    """A repository over the deployment's table; binds the models when built and when used."""
+
+    def __init__(self, table_name: str, region: str) -> None:
+        self._table_name = table_name
+        self._region = region
+        self.bind()
+
+    def bind(self) -> None:
+        """Points the models at this store's table (a no-op unless another store was used)."""
+        bind_table(self._table_name, self._region)
+
+
 def bind_table(table_name: str, region: str) -> None:
     """Points every model at the deployment's table (names are known only at run time)."""
     if TableItem.Meta.table_name == table_name and TableItem.Meta.region == region:

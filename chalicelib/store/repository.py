@@ -175,16 +175,7 @@ def _upload(item: m.UploadItem) -> Upload:
     )
 
 
-class Store:
-    def __init__(self, table_name: str, region: str) -> None:
-        self._table_name = table_name
-        self._region = region
-        self.bind()
-
-    def bind(self) -> None:
-        """Points the models at this store's table (a no-op unless another store was used)."""
-        m.bind_table(self._table_name, self._region)
-
+class Store(m.BoundStore):
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=Connection(region=self._region))
 

@@ -42,7 +42,7 @@ from chalicelib.services.webhooks import handle_webhook_message, webhook_id
 from chalicelib.store.webhooks import WebhookEndpoint, get_endpoint, put_endpoint
 from examples.agency_receiver import ReceiverServer, create_server
 from tests.factories import DESK, JUSTICE, create_applicant
-from tests.integration.test_routing import Agencies, submit
+from tests.integration.route_support import Agencies, submit
 
 SECRET = new_secret()
 CLIENT_TIMEOUT = 0.5  # the dispatcher's HTTP timeout in these tests (10 s in production)

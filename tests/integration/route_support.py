@@ -1,0 +1,93 @@
+"""Driving the route on moto in tests: dossiers submitted through the API, agencies
+answering through theirs, the task queue pumped as the SQS event source would."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import requests
+
+from chalicelib.services.agency_auth import issue_key
+from chalicelib.services.deps import get_store
+from chalicelib.services.routing import handle_task_message
+from tests.factories import create_submission
+
+
+def pump(until: Callable[[], bool], *, seconds: float = 20) -> None:
+    """Hands the route's messages to the app until ``until()`` holds."""
+    sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
+    queue = os.environ["MOTCUA_TASK_QUEUE_URL"]
+    deadline = time.monotonic() + seconds
+    while not until():
+        assert time.monotonic() < deadline, "the route did not get there in time"
+        for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", []):
+            handle_task_message(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        time.sleep(0.05)
+
+
+def execution_status(code: str) -> str:
+    sfn = boto3.client("stepfunctions", region_name=os.environ["AWS_REGION"])
+    arn = os.environ["MOTCUA_ROUTE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{code}"
+    status: str = sfn.describe_execution(executionArn=arn)["status"]
+    return status
+
+
+class Agencies:
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.keys: dict[str, str] = {}
+
+    def key(self, agency: str) -> str:
+        if agency not in self.keys:
+            self.keys[agency] = issue_key(agency, "test")
+        return self.keys[agency]
+
+    def inbox(self, agency: str, status: str = "open") -> list[dict[str, Any]]:
+        response = self.api.http.get(f"/agency/tasks?status={status}",
+                                     headers={"Authorization": f"Bearer {self.key(agency)}"})
+        assert response.status_code == 200, response.body
+        items: list[dict[str, Any]] = json.loads(response.body)["items"]
+        return items
+
+    def task_for(self, agency: str, code: str) -> dict[str, Any]:
+        found: list[dict[str, Any]] = []
+
+        def arrived() -> bool:
+            found[:] = [t for t in self.inbox(agency) if t["dossier_code"] == code]
+            return bool(found)
+
+        pump(arrived)
+        return found[0]
+
+    def decide(self, agency: str, task_id: str, decision: str, note: str = "", key: str | None = None) -> Any:
+        body = {"decision": decision, **({"note": note} if note else {})}
+        return self.api.http.post(f"/agency/tasks/{task_id}/decision",
+                                  headers={"Authorization": f"Bearer {key or self.key(agency)}",
+                                           "Content-Type": "application/json"}, body=json.dumps(body))
+
+
+def submit(api: Any, token: str, procedure_code: str) -> str:
+    ticket = json.loads(api.http.post("/uploads", headers={"Authorization": f"Bearer {token}",
+                                                           "Content-Type": "application/json"},
+                                      body=json.dumps({"filename": "a.pdf", "content_type": "application/pdf",
+                                                       "size": 4})).body)
+    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("a.pdf", b"%PDF")}, timeout=10)
+    response = api.http.post("/dossiers", headers={"Authorization": f"Bearer {token}",
+                                                   "Content-Type": "application/json"},
+                             body=json.dumps(create_submission(procedure_code, documents=[
+                                 {"document_id": "to_khai", "upload_id": ticket["upload_id"]}])))
+    assert response.status_code == 201, response.body
+    return str(json.loads(response.body)["code"])
+
+
+def dossier_status(code: str) -> int:
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    return int(dossier.status)
