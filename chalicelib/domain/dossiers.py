@@ -225,6 +225,7 @@ class Dossier:
     fee_vnd: int
     fee_status: str  # "not_required" | "unpaid" | "paid"
     received_at: datetime | None = None
+    overdue: bool = False  # a step missed its deadline (Decree 61/2018 art. 19: apology, new date)
     version: int = 1
     history: tuple[LogEntry, ...] = field(default=())
     slips: tuple[Slip, ...] = field(default=())

@@ -227,11 +227,14 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "submitted_at": _DATE_TIME,
         "due_at": _DATE_TIME,
     }
+    overdue = {"type": "boolean",
+               "description": "Quá hạn / a step missed its deadline at least once (then slip 04 was issued)"}
     summary_properties: dict[str, Any] = {
         **receipt_properties,
         "procedure_code": _STRING,
         "procedure_name": _STRING,
         "updated_at": _DATE_TIME,
+        "overdue": overdue,
     }
     procedure_summary_properties: dict[str, Any] = {
         "code": {"type": "string", "examples": ["1.001193"]},
@@ -435,6 +438,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "submitted_at": _DATE_TIME,
                 "due_at": _DATE_TIME,
                 "updated_at": _DATE_TIME,
+                "overdue": overdue,
                 "current_step": {
                     "oneOf": [_schema("CurrentStep"), {"type": "null"}],
                     "description": "Bước đang xử lý / the step the dossier is at; null when no agency has it "

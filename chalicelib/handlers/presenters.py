@@ -96,6 +96,7 @@ def dossier_summary(dossier: Dossier) -> dict[str, Any]:
         "procedure_code": dossier.procedure_code,
         "procedure_name": dossier.procedure_name,
         "updated_at": local_time(dossier.updated_at),
+        "overdue": dossier.overdue,
     }
 
 
@@ -158,6 +159,7 @@ def dossier_tracking(dossier: Dossier, open_tasks: list[Task]) -> dict[str, Any]
         "submitted_at": local_time(dossier.submitted_at),
         "due_at": local_time(dossier.due_at),
         "updated_at": local_time(dossier.updated_at),
+        "overdue": dossier.overdue,
         "current_step": current,
     }
 

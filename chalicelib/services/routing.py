@@ -249,7 +249,7 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
                      to_status=dossier.status,
                      note=f"Quá hạn tại {task.agency_code}; xin lỗi và hẹn lại / Overdue: apology and new date"),
             slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
-            due_at=promised)
+            due_at=promised, overdue=True)
         return
     changes.apply(dossier, LogEntry(
         at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,

@@ -200,6 +200,7 @@ class DossierItem(TableItem, discriminator="dossier"):
     updated_at = UTCDateTimeAttribute()
     fee_vnd = NumberAttribute()
     fee_status = UnicodeAttribute()
+    overdue = BooleanAttribute(default=False)
     version = VersionAttribute()
 
 

@@ -156,6 +156,7 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier
         updated_at=item.updated_at,
         fee_vnd=int(item.fee_vnd),
         fee_status=item.fee_status,
+        overdue=bool(item.overdue),
         version=int(item.version or 0),
         history=history,
     )
@@ -343,7 +344,7 @@ class Store(m.BoundStore):
                        for d in dossier.documents],
             status=int(dossier.status), submitted_at=dossier.submitted_at, received_at=dossier.received_at,
             due_at=dossier.due_at, updated_at=dossier.updated_at, fee_vnd=dossier.fee_vnd,
-            fee_status=dossier.fee_status,
+            fee_status=dossier.fee_status, overdue=dossier.overdue,
             gsi1pk=m.owner_pk(dossier.owner), gsi1sk=m.submitted_sk(submitted, dossier.code),
             gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
         )

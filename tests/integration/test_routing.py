@@ -244,6 +244,8 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     apologies = [slip for slip in dossier.slips if int(slip.number) == 4]
     assert len(apologies) == 1
     assert dossier.due_at == datetime.fromisoformat(apologies[0].details["new_due_at"])
+    assert dossier.overdue is True
+    assert json.loads(api.http.get(f"/track/{code}").body)["overdue"] is True
     pump(lambda: "escalate" in actions(), seconds=30)
     dossier = get_store().get_dossier(code)
     assert dossier is not None
