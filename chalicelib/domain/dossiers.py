@@ -209,6 +209,16 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class ResultDocument:
+    """The result document an agency uploaded (to the uploads bucket, under results/<code>/)."""
+
+    upload_id: str
+    s3_key: str
+    filename: str
+    content_type: str
+
+
+@dataclass(frozen=True)
 class Dossier:
     code: str
     procedure_code: str
@@ -229,9 +239,15 @@ class Dossier:
     version: int = 1
     history: tuple[LogEntry, ...] = field(default=())
     slips: tuple[Slip, ...] = field(default=())
+    result: ResultDocument | None = None  # the last step's result document, recorded with its approval
 
     def has_slip(self, number: SlipNumber) -> bool:
         return any(slip.number is number for slip in self.slips)
+
+    @property
+    def result_available(self) -> bool:
+        """Whether the owner may download the result document now (done or returned)."""
+        return self.result is not None and self.status in (DossierStatus.DONE, DossierStatus.RESULT_RETURNED)
 
 
 SUPPLEMENT_SCHEMA: dict[str, Any] = {

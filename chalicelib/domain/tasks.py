@@ -108,7 +108,8 @@ DECISION_SCHEMA: dict[str, Any] = {
         "decision": {"type": "string", "title": "Quyết định",
                      "enum": ["receive", "request_supplement", "refuse", "approve", "reject"]},
         "note": {"type": "string", "title": "Ghi chú", "maxLength": 2000},
-        # result_upload_id (the last step's result) arrives with results through S3.
+        # The last step's result document, uploaded beforehand with POST /uploads (agency key).
+        "result_upload_id": {"type": "string", "title": "Tệp kết quả", "minLength": 1, "maxLength": 64},
     },
 }
 

@@ -1,4 +1,4 @@
-"""Uploaded files (attachments to a dossier, later results)."""
+"""Uploaded files: a citizen's attachments to a dossier, an agency's result document."""
 
 from __future__ import annotations
 
@@ -33,6 +33,18 @@ UPLOAD_REQUEST_SCHEMA: dict[str, Any] = {
     },
 }
 
+# An agency uploads a result for one dossier it has an open task on (issue 4).
+AGENCY_UPLOAD_REQUEST_SCHEMA: dict[str, Any] = {
+    **UPLOAD_REQUEST_SCHEMA,
+    "required": [*UPLOAD_REQUEST_SCHEMA["required"], "dossier_code"],
+    "properties": {
+        **UPLOAD_REQUEST_SCHEMA["properties"],
+        "dossier_code": {"type": "string", "title": "Mã hồ sơ", "minLength": 1, "maxLength": 64},
+    },
+}
+
+AGENCY_OWNER_PREFIX = "agency:"
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -41,6 +53,7 @@ class UploadRequest:
     filename: str
     content_type: str
     size: int
+    dossier_code: str | None = None  # an agency's result upload: the dossier it is for
 
 
 @dataclass(frozen=True)
@@ -56,8 +69,10 @@ class Upload:
     dossier_code: str | None = None
 
 
-def parse_upload_request(body: Mapping[str, Any], *, max_bytes: int) -> UploadRequest:
-    validate_against(UPLOAD_REQUEST_SCHEMA, body, prefix="")
+def parse_upload_request(body: Mapping[str, Any], *, max_bytes: int, for_agency: bool = False) -> UploadRequest:
+    """A citizen's request (``dossier_code`` is an unknown field for them) or, with
+    ``for_agency``, an agency's, which names the dossier the result is for."""
+    validate_against(AGENCY_UPLOAD_REQUEST_SCHEMA if for_agency else UPLOAD_REQUEST_SCHEMA, body, prefix="")
     size = int(body["size"])
     if size > max_bytes:
         raise InvalidInput(
@@ -66,7 +81,9 @@ def parse_upload_request(body: Mapping[str, Any], *, max_bytes: int) -> UploadRe
             code="file_too_large",
             field="size",
         )
-    return UploadRequest(filename=str(body["filename"]), content_type=str(body["content_type"]), size=size)
+    dossier_code = str(body["dossier_code"]) if for_agency else None
+    return UploadRequest(filename=str(body["filename"]), content_type=str(body["content_type"]), size=size,
+                         dossier_code=dossier_code)
 
 
 def safe_filename(filename: str) -> str:
@@ -83,3 +100,17 @@ def safe_filename(filename: str) -> str:
 
 def upload_key(owner: str, upload_id: str, filename: str) -> str:
     return f"uploads/{owner}/{upload_id}/{safe_filename(filename)}"
+
+
+def agency_owner(agency_code: str) -> str:
+    """The owner recorded on an agency's upload (citizens' owners are Cognito subs)."""
+    return f"{AGENCY_OWNER_PREFIX}{agency_code}"
+
+
+def result_prefix(dossier_code: str) -> str:
+    """Where a dossier's result documents live in the uploads bucket."""
+    return f"results/{dossier_code}/"
+
+
+def result_key(dossier_code: str, upload_id: str, filename: str) -> str:
+    return f"{result_prefix(dossier_code)}{upload_id}/{safe_filename(filename)}"

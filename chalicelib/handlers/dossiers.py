@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.domain.dossiers import parse_withdrawal
+from chalicelib.domain.errors import NotFound
 from chalicelib.handlers import presenters
 from chalicelib.handlers.http import (
     api_route,
@@ -17,7 +18,7 @@ from chalicelib.handlers.http import (
     page_limit,
     query_params,
 )
-from chalicelib.services import dossiers, uploads
+from chalicelib.services import dossiers, results, uploads
 from chalicelib.services.agency_auth import AgencyPrincipal
 
 bp = Blueprint(__name__)
@@ -26,9 +27,12 @@ bp = Blueprint(__name__)
 @api_route(bp, "/uploads", methods=["POST"])
 def create_upload() -> Response:
     request = bp.current_request
-    citizen = current_citizen(request)
+    caller = current_citizen_or_agency(request)
     query_params(request, set())
-    ticket = uploads.create_upload(citizen.sub, json_body(request))
+    if isinstance(caller, AgencyPrincipal):
+        ticket = uploads.create_agency_upload(caller.agency_code, json_body(request))
+    else:
+        ticket = uploads.create_upload(caller.sub, json_body(request))
     return json_response(presenters.upload_ticket(ticket), status_code=201)
 
 
@@ -59,6 +63,17 @@ def get_dossier(code: str) -> dict[str, Any]:
     if isinstance(caller, AgencyPrincipal):
         return presenters.dossier_detail(dossiers.get_dossier_for_staff(caller.agency_code, caller.key_id, code))
     return presenters.dossier_detail(dossiers.get_own_dossier(caller.sub, code))
+
+
+@api_route(bp, "/dossiers/{code}/result", methods=["GET"])
+def get_result(code: str) -> dict[str, Any]:
+    request = bp.current_request
+    caller = current_citizen_or_agency(request)
+    query_params(request, set())
+    if isinstance(caller, AgencyPrincipal):
+        # Only the owner gets a link; to anyone else the result does not exist.
+        raise NotFound(f"Không có kết quả cho hồ sơ {code} / No result for dossier {code}", code="result_not_found")
+    return presenters.result_link(results.result_link(caller.sub, code))
 
 
 @api_route(bp, "/dossiers/{code}/withdraw", methods=["POST"])

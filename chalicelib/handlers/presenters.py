@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.catalogue import Procedure
@@ -12,6 +12,9 @@ from chalicelib.domain.slips import Slip
 from chalicelib.domain.tasks import Task
 from chalicelib.services.catalogue import ProcedureDetail
 from chalicelib.services.uploads import UploadTicket
+
+if TYPE_CHECKING:  # services.results imports services.dossiers, which leads back here
+    from chalicelib.services.results import ResultLink
 
 
 def local_time(value: datetime | None) -> str | None:
@@ -123,8 +126,20 @@ def dossier_detail(dossier: Dossier) -> dict[str, Any]:
         "documents": [{"document_id": d.document_id, "upload_id": d.upload_id} for d in dossier.documents],
         "history": [_history(entry) for entry in dossier.history],
         "slips": [_slip(slip) for slip in dossier.slips],
-        "result": None,
+        "result": _result(dossier),
     }
+
+
+def _result(dossier: Dossier) -> dict[str, Any] | None:
+    """What the result is, never where it is stored: the owner asks GET /dossiers/{code}/result."""
+    if dossier.result is None:
+        return None
+    return {"filename": dossier.result.filename, "content_type": dossier.result.content_type,
+            "available": dossier.result_available}
+
+
+def result_link(link: ResultLink) -> dict[str, Any]:
+    return {"url": link.url, "expires_at": local_time(link.expires_at)}
 
 
 def _slip(slip: Slip) -> dict[str, Any]:

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
+from chalicelib.domain.uploads import safe_filename
 from chalicelib.integrations.aws import client
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with the file's name: as is when plain ASCII, else an ASCII fallback and
+    the real name in RFC 6266/5987 form (``filename*=UTF-8''...``)."""
+    if filename.isascii() and filename.isprintable() and not any(c in filename for c in '"\\;'):
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{safe_filename(filename)}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @dataclass(frozen=True)
@@ -29,19 +39,26 @@ class DocumentStorage:
         return client("s3", self._region)
 
     def presigned_post(
-        self, bucket: str, key: str, *, content_type: str, size: int, expires_in: int
+        self, bucket: str, key: str, *, content_type: str, size: int, expires_in: int,
+        key_prefix: str | None = None,
     ) -> PresignedPost:
-        """A POST whose policy pins the key, the content type and the exact size declared."""
+        """A POST whose policy pins the key, the content type and the exact size declared
+        (and, with ``key_prefix``, states the prefix the key must start with as well)."""
+        conditions: list[Any] = [
+            {"bucket": bucket},
+            {"key": key},
+            {"Content-Type": content_type},
+            ["content-length-range", size, size],
+        ]
+        if key_prefix is not None:
+            if not key.startswith(key_prefix):
+                raise ValueError(f"key {key!r} is not under {key_prefix!r}")
+            conditions.append(["starts-with", "$key", key_prefix])
         response = self._s3.generate_presigned_post(
             Bucket=bucket,
             Key=key,
             Fields={"Content-Type": content_type},
-            Conditions=[
-                {"bucket": bucket},
-                {"key": key},
-                {"Content-Type": content_type},
-                ["content-length-range", size, size],
-            ],
+            Conditions=conditions,
             ExpiresIn=expires_in,
         )
         return PresignedPost(url=response["url"], fields=dict(response["fields"]))
@@ -49,7 +66,7 @@ class DocumentStorage:
     def presigned_get(self, bucket: str, key: str, *, expires_in: int, filename: str | None = None) -> str:
         params: dict[str, Any] = {"Bucket": bucket, "Key": key}
         if filename:
-            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+            params["ResponseContentDisposition"] = content_disposition(filename)
         url: str = self._s3.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain import slips
-from chalicelib.domain.dossiers import Dossier, LogEntry
+from chalicelib.domain.dossiers import Dossier, LogEntry, ResultDocument
 from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
 from chalicelib.domain.tasks import (
     Decision,
@@ -28,10 +28,11 @@ from chalicelib.domain.tasks import (
     execution_input,
     plan_route,
 )
+from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, DossierStatus, Role, transition
 from chalicelib.services import changes, webhooks
 from chalicelib.services.catalogue import get_procedure
-from chalicelib.services.deps import get_calendar, get_engine, get_store, get_task_store, now
+from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Wait
 
 logger = logging.getLogger(__name__)
@@ -330,6 +331,10 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
             dossier_changes = {"slips": [slips.supplement_request(at, agency_code, decision.note)]}
         elif effect.action == "refuse":
             dossier_changes = {"slips": [slips.refusal(at, agency_code, decision.note)]}
+        elif effect.action == "approve_final" and decision.result_upload_id:
+            # Recorded with the decision, in its transaction. A final approval without a
+            # result stays allowed: the result is then on paper, handed over at the desk.
+            dossier_changes = {"result": _result_document(agency_code, dossier, decision.result_upload_id)}
     closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
                      note=decision.note)
     decided = get_task_store().decide(dossier, entry, closed, **dossier_changes)
@@ -342,6 +347,29 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
     if decided.token:
         get_engine().succeed(decided.token, _route_answer(decided))
     return decided
+
+
+def _result_document(agency_code: str, dossier: Dossier, upload_id: str) -> ResultDocument:
+    """The agency's uploaded result for this dossier, checked to be in S3 as declared."""
+    settings = get_settings()
+    upload = get_store(settings).get_upload(upload_id) if len(upload_id) <= 64 else None
+
+    def refused(why: str) -> InvalidInput:
+        return InvalidInput(f"Tệp kết quả không hợp lệ / Invalid result upload: {why}", code="invalid_result",
+                            field="result_upload_id")
+
+    if upload is None or upload.owner != agency_owner(agency_code) or upload.dossier_code != dossier.code:
+        raise refused("không tìm thấy tệp kết quả của cơ quan cho hồ sơ này / "
+                      "no result upload of this agency for this dossier")
+    if upload.attached:
+        raise refused("tệp đã được dùng / the upload was already used")
+    stored = get_storage(settings).head(settings.uploads_bucket, upload.s3_key)
+    if stored is None:
+        raise refused("tệp chưa được tải lên xong / the file was not uploaded")
+    if stored.size != upload.size:
+        raise refused("dung lượng tệp không khớp / the file size differs from the declared size")
+    return ResultDocument(upload_id=upload.upload_id, s3_key=upload.s3_key, filename=upload.filename,
+                          content_type=upload.content_type)
 
 
 def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = None) -> None:

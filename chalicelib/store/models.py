@@ -22,7 +22,8 @@ Access patterns (no Scan on any request path):
 | 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
 | 13| a dossier's wait on the citizen/fee   | PK = DOSSIER#<code>, SK = WAIT#<kind> (holds the callback token)   |
 | 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
-| 5c| a dossier's audit trail (staff reads) | PK = DOSSIER#<code>, SK begins_with AUDIT#                         |
+| 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT#                         |
+|   | result downloads)                     |                                                                    |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
 """
@@ -201,6 +202,11 @@ class DossierItem(TableItem, discriminator="dossier"):
     fee_vnd = NumberAttribute()
     fee_status = UnicodeAttribute()
     overdue = BooleanAttribute(default=False)
+    # The result document (an UploadItem of the last step's agency), set with the final approval.
+    result_upload_id = UnicodeAttribute(null=True)
+    result_s3_key = UnicodeAttribute(null=True)
+    result_filename = UnicodeAttribute(null=True)
+    result_content_type = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -250,7 +256,8 @@ class SlipItem(TableItem, discriminator="slip"):
 
 
 class AuditItem(TableItem, discriminator="audit"):
-    """A staff read of a dossier (Decree 13/2023: who saw personal data, when). Append-only."""
+    """A staff read of a dossier (Decree 13/2023: who saw personal data, when), or a result
+    download by its owner (``agency_code`` "citizen", ``key_id`` the citizen's sub). Append-only."""
 
     at = UTCDateTimeAttribute()
     agency_code = UnicodeAttribute()

@@ -29,14 +29,15 @@ from chalicelib.domain.catalogue import (
     procedure_from_dict,
     procedure_to_dict,
 )
-from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry
+from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, ResultDocument
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.slips import Slip, SlipNumber
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.text import fold
-from chalicelib.domain.uploads import Upload
+from chalicelib.domain.uploads import Upload, agency_owner
 from chalicelib.domain.workflow import DossierStatus
 from chalicelib.store import models as m
+from chalicelib.store import payments as _payments  # noqa: F401  (its items share the dossier's partition)
 
 # DynamoDB allows 100 items in one transaction; a catalogue load is all-or-nothing.
 MAX_TRANSACTION_ITEMS = 100
@@ -115,6 +116,18 @@ def _attach_uploads_in(transaction: TransactWrite, refs: Iterable[DocumentRef], 
         )
 
 
+def _attach_result_in(transaction: TransactWrite, result: ResultDocument, *, owner: str, code: str) -> None:
+    """Marks an agency's result upload as the dossier's, on condition that it is that agency's,
+    was requested for that dossier and is still free."""
+    transaction.update(
+        m.UploadItem(m.upload_pk(result.upload_id), m.META),
+        actions=[m.UploadItem.attached.set(True), m.UploadItem.expires_at.remove()],
+        condition=(m.UploadItem.pk.exists() & (m.UploadItem.attached == False)  # noqa: E712
+                   & (m.UploadItem.owner == owner) & (m.UploadItem.dossier_code == code)),
+        add_version_condition=False,
+    )
+
+
 def _log_item(code: str, entry: LogEntry, sequence: int) -> m.LogItem:
     return m.LogItem(
         m.dossier_pk(code),
@@ -159,7 +172,15 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier
         overdue=bool(item.overdue),
         version=int(item.version or 0),
         history=history,
+        result=_result(item),
     )
+
+
+def _result(item: m.DossierItem) -> ResultDocument | None:
+    if not (item.result_upload_id and item.result_s3_key):
+        return None
+    return ResultDocument(upload_id=item.result_upload_id, s3_key=item.result_s3_key,
+                          filename=item.result_filename or "", content_type=item.result_content_type or "")
 
 
 def _upload(item: m.UploadItem) -> Upload:
@@ -256,11 +277,12 @@ class Store(m.BoundStore):
     # --- uploads (pattern 9) ------------------------------------------------------
 
     def put_upload(self, upload: Upload, *, expires_at: int) -> None:
+        """A new, unattached upload; an agency's result upload already names its dossier."""
         m.UploadItem(
             m.upload_pk(upload.upload_id), m.META,
             upload_id=upload.upload_id, owner=upload.owner, filename=upload.filename,
             content_type=upload.content_type, size=upload.size, s3_key=upload.s3_key,
-            created_at=upload.created_at, attached=False, expires_at=expires_at,
+            created_at=upload.created_at, attached=False, dossier_code=upload.dossier_code, expires_at=expires_at,
         ).save(condition=m.UploadItem.pk.does_not_exist())
 
     def get_upload(self, upload_id: str) -> Upload | None:
@@ -345,6 +367,10 @@ class Store(m.BoundStore):
             status=int(dossier.status), submitted_at=dossier.submitted_at, received_at=dossier.received_at,
             due_at=dossier.due_at, updated_at=dossier.updated_at, fee_vnd=dossier.fee_vnd,
             fee_status=dossier.fee_status, overdue=dossier.overdue,
+            result_upload_id=dossier.result.upload_id if dossier.result else None,
+            result_s3_key=dossier.result.s3_key if dossier.result else None,
+            result_filename=dossier.result.filename if dossier.result else None,
+            result_content_type=dossier.result.content_type if dossier.result else None,
             gsi1pk=m.owner_pk(dossier.owner), gsi1sk=m.submitted_sk(submitted, dossier.code),
             gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
         )
@@ -522,12 +548,18 @@ class TaskStore:
         transaction.save(_task_item(closed), condition=m.TaskItem.status == "open")
 
     def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, **changes: Any) -> Task:
-        """Closes the task and moves the dossier in one transaction (nothing if either moved meanwhile)."""
+        """Closes the task and moves the dossier in one transaction (nothing if either moved meanwhile).
+        A ``result`` in ``changes`` is recorded on the dossier and its upload marked attached, on
+        condition that the upload is the deciding agency's, for this dossier and still free."""
+        result = changes.get("result")
         try:
             with self._store._transaction() as transaction:
                 self._close_in(transaction, closed)
                 if entry is not None:
                     self._store.change_in(transaction, dossier, entry, **changes)
+                    if isinstance(result, ResultDocument):
+                        _attach_result_in(transaction, result, owner=agency_owner(closed.agency_code),
+                                          code=dossier.code)
         except TransactWriteError as error:
             raise _task_conflict(error) from None
         return self.get_task(closed.task_id) or closed
