@@ -545,7 +545,20 @@ class TaskStore:
 
     @staticmethod
     def _close_in(transaction: TransactWrite, closed: Task) -> None:
-        transaction.save(_task_item(closed), condition=m.TaskItem.status == "open")
+        """Closes an open task by updating only what closing changes: the route may be
+        attaching its callback token at the same moment, and a whole-item write would
+        erase it (then nobody would answer the route)."""
+        actions: list[Any] = [
+            m.TaskItem.status.set(closed.status),
+            m.TaskItem.gsi1pk.set(m.agency_inbox_pk(closed.agency_code, closed.status)),
+            m.TaskItem.note.set(closed.note),
+        ]
+        actions.append(m.TaskItem.decided_at.set(closed.decided_at) if closed.decided_at
+                       else m.TaskItem.decided_at.remove())
+        for attribute, value in ((m.TaskItem.decision, closed.decision), (m.TaskItem.outcome, closed.outcome)):
+            actions.append(attribute.set(value) if value is not None else attribute.remove())
+        transaction.update(m.TaskItem(m.task_pk(closed.task_id), m.META), actions=actions,
+                           condition=m.TaskItem.status == "open", add_version_condition=False)
 
     def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, **changes: Any) -> Task:
         """Closes the task and moves the dossier in one transaction (nothing if either moved meanwhile).

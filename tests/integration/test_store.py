@@ -112,3 +112,23 @@ def test_list_procedures_filters_and_pages(sample_store: Store) -> None:
         if cursor is None:
             break
     assert seen == sorted(p.code for p in create_catalogue().procedures)
+
+
+def test_closing_a_task_keeps_a_token_attached_meanwhile(sample_store: Store) -> None:
+    """The route may attach its callback token between an agency reading its task and
+    deciding it: the decision must not erase the token, or nobody answers the route."""
+    from chalicelib.domain.tasks import Task
+    from chalicelib.store.repository import TaskStore
+
+    tasks = TaskStore(sample_store)
+    dossier = submit(sample_store)
+    (opened,) = tasks.open_tasks([Task(
+        task_id="t1", dossier_code=dossier.code, step_index=0, kind="reception", role="lead", agency_code=DESK,
+        status="open", opened_at=SAMPLE_AT, due_at=SAMPLE_AT)])
+    assert opened.token is None  # what the agency read
+    tasks.attach_token("t1", "token-from-the-route")
+    closed = replace(opened, status="decided", decided_at=SAMPLE_AT, decision="receive", outcome="continue")
+    decided = tasks.decide(dossier, None, closed)
+    assert (decided.status, decided.decision, decided.token) == ("decided", "receive", "token-from-the-route")
+    assert tasks.inbox(DESK, "open", cursor=None, limit=10).items == []
+    assert [t.task_id for t in tasks.inbox(DESK, "decided", cursor=None, limit=10).items] == ["t1"]
