@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.handlers import agency, catalogue, dossiers, events, openapi
+from chalicelib.handlers import agency, catalogue, dossiers, events, openapi, payments
 from chalicelib.handlers.http import install_middleware
 
 app = Chalice(app_name="motcua", configure_logs=False)
@@ -13,3 +13,4 @@ app.register_blueprint(dossiers.bp)
 app.register_blueprint(openapi.bp)
 app.register_blueprint(agency.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(payments.bp)

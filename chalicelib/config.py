@@ -32,6 +32,8 @@ _KEYS = (
     "MOTCUA_STRIPE_PUBLISHABLE_KEY",
     "MOTCUA_STRIPE_API_BASE",
     "MOTCUA_STRIPE_JS_URL",
+    "MOTCUA_STRIPE_SECRET_KEY",
+    "MOTCUA_STRIPE_WEBHOOK_SECRET",
     "MOTCUA_EXTRA_CALENDAR_FILE",
     "MOTCUA_ROUTE_STATE_MACHINE_ARN",
     "MOTCUA_TASK_QUEUE_URL",
@@ -69,6 +71,9 @@ class Settings:
     stripe_publishable_key: str = ""
     stripe_api_base: str | None = None
     stripe_js_url: str | None = None
+    # Secrets (Secrets Manager / SSM in AWS, localstripe's test values locally); "" = payments off.
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
     extra_calendar_file: str | None = None
     route_state_machine_arn: str = ""
     task_queue_url: str = ""
@@ -158,6 +163,8 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         stripe_publishable_key=env.get("MOTCUA_STRIPE_PUBLISHABLE_KEY", ""),
         stripe_api_base=env.get("MOTCUA_STRIPE_API_BASE") or None,
         stripe_js_url=env.get("MOTCUA_STRIPE_JS_URL") or None,
+        stripe_secret_key=env.get("MOTCUA_STRIPE_SECRET_KEY", "").strip(),
+        stripe_webhook_secret=env.get("MOTCUA_STRIPE_WEBHOOK_SECRET", "").strip(),
         extra_calendar_file=env.get("MOTCUA_EXTRA_CALENDAR_FILE") or None,
         route_state_machine_arn=env.get("MOTCUA_ROUTE_STATE_MACHINE_ARN", ""),
         task_queue_url=env.get("MOTCUA_TASK_QUEUE_URL", ""),

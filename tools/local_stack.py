@@ -1,7 +1,7 @@
 """Run the whole motcua stack on this machine: moto, ``chalice local`` and the web front.
 
     python -m tools.local_stack run [--province lamdong] [--stage local] [--host 127.0.0.1]
-        [--aws-port 5100] [--api-port 8000] [--web-port 8080] [--state-dir .local]
+        [--aws-port 5100] [--api-port 8000] [--web-port 8080] [--stripe-port 8420] [--state-dir .local]
 
 A port of 0 picks a free port (tests use that). The stack:
 
@@ -11,7 +11,10 @@ A port of 0 picks a free port (tests use that). The stack:
 4. loads the province's catalogue (``chalicelib.services.catalogue.load_province``) and issues
    each agency an API key (``chalicelib.services.agency_auth.issue_key``, label "local demo");
 5. creates a demo citizen in the Cognito pool;
-6. starts ``chalice local`` in its own process group and waits until it answers;
+   starts localstripe (a fake Stripe, PyPI) in its own process group, points the app at it
+   (``MOTCUA_STRIPE_*``) and waits until it answers;
+6. starts ``chalice local`` in its own process group and waits until it answers, then
+   registers ``<api>/webhooks/stripe`` as localstripe's webhook endpoint;
 7. serves ``web/`` (plus ``/env.js`` pointing at the API);
 8. writes ``<state-dir>/stack.json`` for scripts and tests, and waits.
 
@@ -63,6 +66,12 @@ PID_FILE = "run.pid"
 STACK_FILE = "stack.json"
 
 API_READY_TIMEOUT = 60.0
+STRIPE_READY_TIMEOUT = 30.0
+
+# localstripe accepts any sk_/pk_ key; these are the local stack's.
+LOCAL_STRIPE_SECRET_KEY = "sk_test_motcua"
+LOCAL_STRIPE_PUBLISHABLE_KEY = "pk_test_motcua"
+LOCAL_STRIPE_WEBHOOK_NAME = "motcua"
 CHILD_STOP_TIMEOUT = 10.0
 
 # template Output -> stage environment variable that must hold the same value
@@ -223,7 +232,7 @@ def _check_ports(host: str, ports: dict[str, int]) -> None:
         f"{'port' if len(taken) == 1 else 'ports'} {names} on {host} already in use: "
         "is the motcua local stack already running "
         "(with another --state-dir)? Stop it with Ctrl-C in its terminal, or choose other ports "
-        "with --aws-port/--api-port/--web-port (0 picks a free one)."
+        "with --aws-port/--api-port/--web-port/--stripe-port (0 picks a free one)."
     )
 
 
@@ -278,6 +287,20 @@ def read_agencies(province_dir: Path) -> list[dict[str, Any]]:
     return agencies
 
 
+def _stop_process_group(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM, then SIGKILL, to a child started in its own session (group id = its pid)."""
+    if process is None or process.poll() is not None:
+        return
+    for sig, timeout in ((signal.SIGTERM, CHILD_STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 # -- the stack --------------------------------------------------------------------------------
 
 
@@ -329,6 +352,7 @@ class LocalStack:
     api_port: int
     web_port: int
     state_dir: Path
+    stripe_port: int = 8420
 
     aws_endpoint: str = ""
     api_url: str = ""
@@ -336,6 +360,9 @@ class LocalStack:
     outputs: dict[str, str] = field(default_factory=dict)
     _moto: Any = None
     _api: subprocess.Popen[bytes] | None = None
+    _stripe: subprocess.Popen[bytes] | None = None
+    stripe_api_base: str = ""
+    stripe_webhook_secret: str = ""
     _web: ThreadingHTTPServer | None = None
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
@@ -380,8 +407,16 @@ class LocalStack:
             "MOTCUA_NOTIFY_FROM_EMAIL": self.outputs["NotifyFromEmail"],
             "MOTCUA_NOTIFY_SMS": "on",
         }
+        self._start_stripe()
+        runtime_env.update({
+            "MOTCUA_STRIPE_SECRET_KEY": LOCAL_STRIPE_SECRET_KEY,
+            "MOTCUA_STRIPE_PUBLISHABLE_KEY": LOCAL_STRIPE_PUBLISHABLE_KEY,
+            "MOTCUA_STRIPE_API_BASE": self.stripe_api_base,
+            "MOTCUA_STRIPE_JS_URL": f"{self.stripe_api_base}/js.stripe.com/v3/",
+            "MOTCUA_STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
+        })
         # The app's settings come from the environment, in this process (catalogue loading,
-        # the queue pump) as in the API's.
+        # the queue pump) as in the API's (chalice local inherits it in _start_api).
         os.environ.update(stage_env)
         os.environ.update(runtime_env)
 
@@ -389,6 +424,7 @@ class LocalStack:
         self._issue_agency_keys(agencies)
         self._create_demo_citizen(pool_id)
         self._start_api()
+        self._register_stripe_webhook()
         self._start_agency_receivers(agencies)
         self._start_pump()
         self._start_web()
@@ -398,7 +434,7 @@ class LocalStack:
             "web_url": self.web_url,
             "aws_endpoint": self.aws_endpoint,
             "region": REGION,
-            "stripe_api_base": None,  # Stripe (localstripe) arrives with a later issue
+            "stripe_api_base": self.stripe_api_base,
             "cognito": {"user_pool_id": pool_id, "client_id": client_id},
             "demo_citizen": {"username": DEMO_CITIZEN_EMAIL, "password": DEMO_CITIZEN_PASSWORD},
             "agencies": agencies,
@@ -555,18 +591,58 @@ class LocalStack:
                                  f"within {API_READY_TIMEOUT:.0f} s")
             time.sleep(0.2)
 
-    def _stop_api(self) -> None:
-        process = self._api
-        if process is None or process.poll() is not None:
-            return
-        for sig, timeout in ((signal.SIGTERM, CHILD_STOP_TIMEOUT), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, sig)  # its own session: the group id is its pid
+    def _start_stripe(self) -> None:
+        """localstripe in its own process group (it is an aiohttp app with a console script)."""
+        import secrets
+        import shutil
+
+        binary = Path(sys.executable).parent / "localstripe"
+        if not binary.exists():
+            found = shutil.which("localstripe")
+            if found is None:
+                raise StackError("localstripe is not installed: run `make install` (requirements-dev.txt)")
+            binary = Path(found)
+        if self.stripe_port == 0:
+            self.stripe_port = _free_port(self.host)
+        # localstripe always listens on every interface ("::") and keeps its data in
+        # /tmp/localstripe.pickle: --from-scratch makes each run start empty.
+        command = [str(binary), "--port", str(self.stripe_port), "--from-scratch"]
+        self._stripe = subprocess.Popen(command, cwd=self.state_dir, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        self._cleanups.append(self._stop_stripe)
+        self.stripe_api_base = f"http://{_url_host(self.host)}:{self.stripe_port}"
+        self.stripe_webhook_secret = f"whsec_{secrets.token_hex(24)}"
+        deadline = time.monotonic() + STRIPE_READY_TIMEOUT
+        while True:
+            status = self._stripe.poll()
+            if status is not None:
+                raise StackError(f"localstripe exited with status {status} (port {self.stripe_port} taken?)")
             try:
-                process.wait(timeout=timeout)
+                requests.get(f"{self.stripe_api_base}/js.stripe.com/v3/", timeout=2)
                 return
-            except subprocess.TimeoutExpired:
-                continue
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"localstripe did not answer on {self.stripe_api_base} "
+                                 f"within {STRIPE_READY_TIMEOUT:.0f} s")
+            time.sleep(0.2)
+
+    def _register_stripe_webhook(self) -> None:
+        """localstripe signs its events with the secret and posts them to the API."""
+        try:
+            response = requests.post(f"{self.stripe_api_base}/_config/webhooks/{LOCAL_STRIPE_WEBHOOK_NAME}",
+                                     data={"url": f"{self.api_url}/webhooks/stripe",
+                                           "secret": self.stripe_webhook_secret}, timeout=10)
+        except requests.RequestException as error:
+            raise StackError(f"cannot register the webhook with localstripe: {error}") from error
+        if response.status_code != 200:
+            raise StackError(f"localstripe refused the webhook endpoint: {response.status_code} {response.text}")
+
+    def _stop_stripe(self) -> None:
+        _stop_process_group(self._stripe)
+
+    def _stop_api(self) -> None:
+        _stop_process_group(self._api)
 
     def _start_web(self) -> None:
         if not WEB_DIR.is_dir():
@@ -618,13 +694,15 @@ def run(args: argparse.Namespace) -> int:
     stack_path = state_dir / STACK_FILE
 
     stack = LocalStack(province=args.province, stage=args.stage, host=args.host, aws_port=args.aws_port,
-                       api_port=args.api_port, web_port=args.web_port, state_dir=state_dir)
+                       api_port=args.api_port, web_port=args.web_port, state_dir=state_dir,
+                       stripe_port=args.stripe_port)
     previous: dict[signal.Signals, Any] = {}
     status = 0
     try:
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, _raise_stop)
-        _check_ports(args.host, {"aws": args.aws_port, "api": args.api_port, "web": args.web_port})
+        _check_ports(args.host, {"aws": args.aws_port, "api": args.api_port, "web": args.web_port,
+                                 "stripe": args.stripe_port})
         print(f"motcua local stack: starting province {args.province}, stage {args.stage}…", flush=True)
         info = stack.start()
         _write_json_atomically(stack_path, info)
@@ -666,6 +744,7 @@ def _print_banner(info: dict[str, Any], stack_path: Path, args: argparse.Namespa
         f"  Web front     {info['web_url']}",
         f"  API           {info['api_url']}",
         f"  AWS (moto)    {info['aws_endpoint']}  region {info['region']}",
+        f"  Stripe        {info['stripe_api_base']} (localstripe; test card 4242 4242 4242 4242)",
         f"  Cognito       pool {info['cognito']['user_pool_id']}  client {info['cognito']['client_id']}",
         f"  Demo citizen  {info['demo_citizen']['username']} / {info['demo_citizen']['password']}",
         f"  Agencies      {len(info['agencies'])}",
@@ -713,6 +792,7 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--aws-port", type=_port, default=5100, help="moto server port (0: any free)")
     run_parser.add_argument("--api-port", type=_port, default=8000, help="chalice local port (0: any free)")
     run_parser.add_argument("--web-port", type=_port, default=8080, help="web front port (0: any free)")
+    run_parser.add_argument("--stripe-port", type=_port, default=8420, help="localstripe port (0: any free)")
     run_parser.add_argument("--state-dir", default=".local", help="where run.pid and stack.json go")
     token_parser = commands.add_parser(
         "token", help="print a Cognito ID token of the demo citizen of a running stack (for curl)")

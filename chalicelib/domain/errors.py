@@ -46,3 +46,10 @@ class Conflict(DomainError):
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
+
+
+class ServiceUnavailable(DomainError):
+    """A provider the request needs (Stripe) is not configured or not answering (503):
+    the caller may retry later, and Stripe retries its webhooks on it."""
+
+    code = "service_unavailable"

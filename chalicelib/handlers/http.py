@@ -23,6 +23,7 @@ from chalicelib.domain.errors import (
     MalformedRequest,
     NotFound,
     PayloadTooLarge,
+    ServiceUnavailable,
     Unauthenticated,
 )
 from chalicelib.domain.forms import FieldError, ValidationFailed
@@ -38,6 +39,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Conflict, 409),
     (PayloadTooLarge, 413),
     (InvalidInput, 422),
+    (ServiceUnavailable, 503),
     (DomainError, 400),
 )
 

@@ -30,9 +30,11 @@ class StackProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
-    def command(state_dir: Path, *, aws_port: int = 0, api_port: int = 0, web_port: int = 0) -> list[str]:
+    def command(state_dir: Path, *, aws_port: int = 0, api_port: int = 0, web_port: int = 0,
+                stripe_port: int = 0) -> list[str]:
         return [sys.executable, "-m", "tools.local_stack", "run", "--state-dir", str(state_dir),
-                "--aws-port", str(aws_port), "--api-port", str(api_port), "--web-port", str(web_port)]
+                "--aws-port", str(aws_port), "--api-port", str(api_port), "--web-port", str(web_port),
+                "--stripe-port", str(stripe_port)]
 
     @staticmethod
     def environment() -> dict[str, str]:

@@ -211,3 +211,73 @@ def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str,
     wait_for(lambda: api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 9)
     history = api(local_stack, "GET", f"/dossiers/{code}", sample_token).json()["history"]
     assert [h["status_code"] for h in history][:2] == [1, 2]
+
+
+def _submit_any(stack: dict[str, Any], token: str, procedure_code: str) -> tuple[str, dict[str, Any]]:
+    detail = api(stack, "GET", f"/procedures/{procedure_code}").json()
+    documents = [{"document_id": doc["id"], "upload_id": upload(stack, token, b"%PDF", "a.pdf")}
+                 for doc in detail["required_documents"] if doc["required"]]
+    form: dict[str, Any] = {}
+    for name in detail["form_schema"].get("required", []):
+        spec = detail["form_schema"]["properties"][name]
+        if "enum" in spec:
+            form[name] = spec["enum"][0]
+        elif spec.get("type") == "integer":
+            form[name] = max(1, spec.get("minimum", 1))
+        elif spec.get("format") == "date":
+            form[name] = "1990-05-17"
+        else:
+            form[name] = "Nguyễn Thị Cúc"
+    submitted = api(stack, "POST", "/dossiers", token, json={
+        "procedure_code": procedure_code,
+        "applicant": {"full_name": "Nguyễn Văn An", "id_number": "068090001234", "phone": "0912345678",
+                      "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt"},
+        "form": form, "documents": documents})
+    assert submitted.status_code == 201, submitted.text
+    return str(submitted.json()["code"]), detail
+
+
+def test_a_citizen_pays_the_fee_through_localstripe(local_stack: dict[str, Any], sample_token: str) -> None:
+    """Level 4 with a fee: received → status 6 → PaymentIntent → card confirmed at localstripe
+    → localstripe's signed webhook reaches the API → status 4, the route goes on."""
+    code, detail = _submit_any(local_stack, sample_token, "2.000488")
+    keys = {agency["code"]: agency["api_key"] for agency in local_stack["agencies"]}
+    desk = keys[detail["route"][0]["agency_code"]]
+    desk_receiver = next(agency["webhook_url"] for agency in local_stack["agencies"]
+                         if agency["code"] == detail["route"][0]["agency_code"]).rsplit("/webhooks", 1)[0] + "/"
+
+    def desk_task() -> dict[str, Any] | None:
+        items = api(local_stack, "GET", "/agency/tasks", desk).json()["items"]
+        return next((t for t in items if t["dossier_code"] == code), None)
+
+    task = wait_for(desk_task)
+    # As an agency would: decide once the task.assigned webhook arrived (deciding earlier
+    # than the route registers its wait is a separate race, reported).
+    wait_for(lambda: task["task_id"] in requests.get(desk_receiver, timeout=TIMEOUT).text)
+    assert api(local_stack, "POST", f"/agency/tasks/{task['task_id']}/decision", desk,
+               json={"decision": "receive"}).status_code == 200
+    wait_for(lambda: api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 6)
+
+    started = api(local_stack, "POST", f"/dossiers/{code}/payment", sample_token)
+    assert started.status_code == 200, started.text
+    payment = started.json()
+    assert payment["amount_vnd"] == detail["fee_vnd"] and payment["provider"] == "stripe"
+    # What Stripe.js does in the browser, against localstripe.
+    stripe = local_stack["stripe_api_base"]
+    auth = ("sk_test_motcua", "")
+    method = requests.post(f"{stripe}/v1/payment_methods", auth=auth, timeout=TIMEOUT, data={
+        "type": "card", "card[number]": "4242424242424242", "card[exp_month]": "12", "card[exp_year]": "2030",
+        "card[cvc]": "123"}).json()
+    intent = payment["payment_intent_id"]
+    requests.post(f"{stripe}/v1/payment_intents/{intent}", auth=auth, timeout=TIMEOUT,
+                  data={"payment_method": method["id"]}).raise_for_status()
+    confirmed = requests.post(f"{stripe}/v1/payment_intents/{intent}/confirm", auth=auth, timeout=TIMEOUT)
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "succeeded", confirmed.text
+
+    wait_for(lambda: api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 4)
+    dossier = api(local_stack, "GET", f"/dossiers/{code}", sample_token).json()
+    assert dossier["fee"]["status"] == "paid"
+    processing = keys[detail["route"][-1]["agency_code"]]
+    wait_for(lambda: any(t["dossier_code"] == code
+                         for t in api(local_stack, "GET", "/agency/tasks", processing).json()["items"]
+                         if t["step"]["kind"] == "processing"))

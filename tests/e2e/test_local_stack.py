@@ -40,8 +40,7 @@ def test_stack_json_has_exactly_the_documented_keys(local_stack: dict[str, Any])
     assert set(local_stack["cognito"]) == {"user_pool_id", "client_id"}
     assert set(local_stack["demo_citizen"]) == {"username", "password"}
     assert local_stack["region"] == REGION
-    assert local_stack["stripe_api_base"] is None
-    for key in ("api_url", "web_url", "aws_endpoint"):
+    for key in ("api_url", "web_url", "aws_endpoint", "stripe_api_base"):
         assert local_stack[key].startswith("http://127.0.0.1:")
         assert port_of(local_stack[key]) > 0
     assert local_stack["agencies"], "the demo province has agencies"
@@ -175,8 +174,11 @@ def test_config_answers_with_the_public_contract(local_stack: dict[str, Any]) ->
     assert body["cognito"]["user_pool_id"] == local_stack["cognito"]["user_pool_id"]
     assert body["cognito"]["client_id"] == local_stack["cognito"]["client_id"]
     assert body["cognito"]["endpoint"] == local_stack["aws_endpoint"]
-    assert isinstance(body["stripe"], dict)
-    assert "publishable_key" in body["stripe"]
+    assert body["stripe"] == {"publishable_key": "pk_test_motcua", "api_base": local_stack["stripe_api_base"],
+                              "js_url": f"{local_stack['stripe_api_base']}/js.stripe.com/v3/"}
+    # The web front loads localstripe's Stripe.js from there.
+    script = requests.get(body["stripe"]["js_url"], timeout=10)
+    assert script.status_code == 200 and "Stripe" in script.text
 
 
 def test_the_web_front_may_call_the_api(local_stack: dict[str, Any]) -> None:
