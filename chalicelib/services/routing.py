@@ -18,7 +18,7 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.domain import slips
 from chalicelib.domain.dossiers import Dossier, LogEntry, ResultDocument
-from chalicelib.domain.errors import Conflict, InvalidInput, NotFound
+from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.domain.tasks import (
     Decision,
     RoutePlan,
@@ -156,6 +156,7 @@ def _wait_expired(dossier_code: str, kind: str, action: str, note: str) -> None:
     status = transition(dossier.status, action, Role.SYSTEM)
     changes.apply(dossier, LogEntry(at=now(), actor=SYSTEM_ACTOR, action=action, from_status=dossier.status,
                                     to_status=status, note=note))
+    _refund_if_paid(dossier)
 
 
 def fee_expired(dossier_code: str) -> None:
@@ -344,6 +345,7 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
             changes.announce(after, entry)
     if effect.outcome == "stop":
         _cancel_open_tasks(dossier.code, at, keep=task.task_id)
+        _refund_if_paid(dossier)
     if decided.token:
         get_engine().succeed(decided.token, _route_answer(decided))
     return decided
@@ -395,8 +397,22 @@ def heartbeat(agency_code: str, task_id: str) -> Task:
     return task
 
 
+def _refund_if_paid(dossier: Dossier) -> None:
+    """A dossier refused or stopped after its fee was paid gets the fee back. The decision
+    stands whatever Stripe says; a refund that fails is logged for ops to retry."""
+    from chalicelib.services import payments  # payments calls back into routing (record_payment)
+
+    if dossier.fee_status != "paid":
+        return
+    try:
+        payments.refund_if_paid(dossier)
+    except DomainError as error:
+        logger.error("refund of dossier %s's fee failed, retry it: %s", dossier.code, error.code)
+
+
 def stop_route(dossier: Dossier, reason: str) -> None:
     """The citizen withdrew: close open tasks and the citizen's waits so the route ends."""
+    _refund_if_paid(dossier)
     at = now()
     _cancel_open_tasks(dossier.code, at)
     store = get_task_store()

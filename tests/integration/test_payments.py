@@ -406,3 +406,19 @@ def test_an_unhandled_event_type_is_acknowledged(api: Any, stripe_env: LocalStri
     response = deliver(api, body, sign(body))
     assert response.status_code == 200 and json.loads(response.body)["outcome"] == "ignored"
 
+
+
+def test_a_stop_after_payment_refunds_the_fee(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    """The processing agency stops the dossier after the fee was paid: the refund follows
+    from the decision itself."""
+    code = awaiting_fee(api, sample_token, agencies)
+    intent_id, delivery = paid_intent(api, sample_token, code, stripe_env)
+    assert deliver(api, delivery.body, delivery.signature).status_code == 200
+    task = agencies.task_for(JUSTICE, code)
+    assert agencies.decide(JUSTICE, task["task_id"], "reject", "Không đủ điều kiện cấp phiếu").status_code == 200
+    assert dossier_status(code) == 8
+    refunds = stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"]
+    assert [(r["amount"], r["currency"]) for r in refunds] == [(FEE, "vnd")]
+    pump(lambda: execution_status(code) == "SUCCEEDED")
