@@ -3,7 +3,8 @@
 Built once (per page-size setting) and cached. Request schemas are the domain's
 own dicts (``SUBMISSION_SCHEMA``, ``APPLICANT_SCHEMA``, ``WITHDRAWAL_SCHEMA``,
 ``SUPPLEMENT_SCHEMA``, ``UPLOAD_REQUEST_SCHEMA``, ``DECISION_SCHEMA``), so what is
-documented is what is validated; response schemas follow ``presenters.py`` field by field
+documented is what is validated (also ``AGENCY_UPLOAD_REQUEST_SCHEMA`` and
+``PAYMENT_REQUEST_SCHEMA``); response schemas follow ``presenters.py`` field by field
 (``tests/integration/test_openapi.py`` checks real responses against them, and a
 fuzzing suite runs against the document).
 """
@@ -16,16 +17,18 @@ from typing import Any, get_args
 
 from chalicelib.config import Settings, SettingsError, get_settings
 from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, SUPPLEMENT_SCHEMA, WITHDRAWAL_SCHEMA
+from chalicelib.domain.payments import PAYMENT_REQUEST_SCHEMA
 from chalicelib.domain.slips import SlipNumber
 from chalicelib.domain.tasks import DECISION_SCHEMA, DECISIONS, TaskKind, TaskRole, TaskStatus
-from chalicelib.domain.uploads import UPLOAD_REQUEST_SCHEMA
+from chalicelib.domain.uploads import AGENCY_UPLOAD_REQUEST_SCHEMA, UPLOAD_REQUEST_SCHEMA
 from chalicelib.domain.workflow import ACTIONS, LOG_ONLY_ACTIONS, DossierStatus
 
 OPENAPI_VERSION = "3.1.0"
 TITLE = "motcua — Dịch vụ công trực tuyến / Online public services"
 CITIZEN_SECURITY: list[dict[str, list[str]]] = [{"citizenToken": []}]
 AGENCY_SECURITY: list[dict[str, list[str]]] = [{"agencyApiKey": []}]
-# Either credential: a citizen reads their own dossier, an agency on its route reads it too.
+# Either credential: a citizen reads their own dossier, an agency on its route reads it too;
+# either asks for an upload ticket (a citizen's attachment, an agency's result document).
 CITIZEN_OR_AGENCY_SECURITY: list[dict[str, list[str]]] = [{"citizenToken": []}, {"agencyApiKey": []}]
 JSON = "application/json"
 
@@ -114,6 +117,9 @@ _SLIP_DETAILS: dict[SlipNumber, dict[str, dict[str, Any]]] = {
     SlipNumber.PROCESSING_CONTROL: {},
 }
 
+# What POST /webhooks/stripe says it did with an event (services/payments.py).
+STRIPE_WEBHOOK_OUTCOMES = ["recorded", "duplicate", "ignored", "failed_payment", "amount_mismatch", "refunded"]
+
 _ERROR_RESPONSE_NAMES = {
     400: "MalformedRequest",
     401: "Unauthenticated",
@@ -122,6 +128,7 @@ _ERROR_RESPONSE_NAMES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     422: "InvalidInput",
+    503: "ServiceUnavailable",
 }
 _AGENCY_ERROR_RESPONSE_NAMES = {
     **_ERROR_RESPONSE_NAMES,
@@ -182,10 +189,31 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "Hồ sơ nộp trực tuyến (thủ tục mức độ 3, 4) / An online submission (level 3 or 4 procedures). "
         "Fields the server owns (code, status, owner, fee, dates, history, result, agency_code) are refused."
     )
-    upload_schema = copy.deepcopy(UPLOAD_REQUEST_SCHEMA)
-    upload_schema["properties"]["size"]["description"] = (
+    size_description = (
         "Dung lượng chính xác của tệp, tính bằng byte / The file's exact size in bytes; "
         "the presigned POST only accepts that size, and a size above the upload limit is refused (422)"
+    )
+    upload_schema = copy.deepcopy(UPLOAD_REQUEST_SCHEMA)
+    upload_schema["properties"]["size"]["description"] = size_description
+    upload_schema["description"] = (
+        "Tệp đính kèm của công dân (token công dân) / a citizen's attachment (citizen token); "
+        "dossier_code is refused (422 validation_failed)"
+    )
+    agency_upload_schema = copy.deepcopy(AGENCY_UPLOAD_REQUEST_SCHEMA)
+    agency_upload_schema["properties"]["size"]["description"] = size_description
+    agency_upload_schema["properties"]["dossier_code"]["description"] = (
+        "Hồ sơ mà cơ quan đang có nhiệm vụ mở / a dossier the agency has an open task on "
+        "(404 dossier_not_found otherwise)"
+    )
+    agency_upload_schema["description"] = (
+        "Tệp kết quả của cơ quan (khóa API) / an agency's result document (API key), for the dossier it "
+        "names; the key lies under results/<dossier code>/. Then approve the last step with it "
+        "(result_upload_id). All four fields are required (422 validation_failed)"
+    )
+    payment_schema = copy.deepcopy(PAYMENT_REQUEST_SCHEMA)
+    payment_schema["description"] = (
+        "Không bắt buộc / optional: the payment provider (only stripe, the default); unknown fields are "
+        "refused (422 validation_failed)"
     )
     withdrawal_schema = copy.deepcopy(WITHDRAWAL_SCHEMA)
     decision_schema = copy.deepcopy(DECISION_SCHEMA)
@@ -196,7 +224,11 @@ def _document(page_size_max: int) -> dict[str, Any]:
         + "; a fee wait (payment) takes none (409 decision_not_allowed), any other misfit is refused "
         "(422 decision_not_allowed). refuse, reject and request_supplement need a note (the reason, "
         "422 validation_failed without one). A step's lead agency decides after its parallel agencies "
-        "(409 parallel_agencies_pending before they have all answered). Unknown fields are refused "
+        "(409 parallel_agencies_pending before they have all answered). result_upload_id (optional) is the "
+        "result document, uploaded beforehand with POST /uploads (agency key, dossier_code): only the last "
+        "processing step's approve takes one (422 validation_failed otherwise), and it must be this agency's "
+        "upload for this dossier, sent to S3 with its declared size and not used before (422 invalid_result "
+        "otherwise); an approval without one leaves the result on paper. Unknown fields are refused "
         "(422 validation_failed)."
     )
     supplement_schema = copy.deepcopy(SUPPLEMENT_SCHEMA)
@@ -267,7 +299,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     optional=("details",),
                 )
             },
-            description="Mọi lỗi 4xx / every 4xx answer",
+            description="Mọi lỗi 4xx, và 503 / every 4xx answer, and the payment routes' 503",
         ),
         "FieldError": _object({
             "field": {"type": "string", "examples": ["applicant.id_number", "documents[0].upload_id"]},
@@ -276,6 +308,8 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "Applicant": applicant_schema,
         "SubmissionRequest": submission_schema,
         "UploadRequest": upload_schema,
+        "AgencyUploadRequest": agency_upload_schema,
+        "PaymentRequest": payment_schema,
         "WithdrawalRequest": withdrawal_schema,
         "SupplementRequest": supplement_schema,
         "Config": _object(
@@ -371,8 +405,63 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "slips": {"type": "array", "items": _schema("Slip"),
                       "description": "Các phiếu đã lập (Thông tư 01/2018/TT-VPCP) / the slips issued so far, "
                                      "by slip number, then by issue time"},
-            "result": {"type": ["object", "null"], "description": "Kết quả (sau này) / the result, later"},
+            "result": {
+                "oneOf": [_schema("DossierResult"), {"type": "null"}],
+                "description": "Tệp kết quả trả trực tuyến / the result document returned online; null when "
+                               "there is none (not yet decided, or a result on paper)",
+            },
         }),
+        "DossierResult": _object(
+            {
+                "filename": {"type": "string", "description": "Tên tệp cơ quan đã tải lên / as uploaded"},
+                "content_type": _STRING,
+                "available": {"type": "boolean",
+                              "description": "Tải được ngay (trạng thái 9 hoặc 10) / downloadable now with "
+                                             "GET /dossiers/{code}/result (status 9 or 10)"},
+            },
+            description="Kết quả, không có nơi lưu / what the result is, never where it is stored",
+        ),
+        "ResultLink": _object(
+            {
+                "url": {"type": "string", "format": "uri",
+                        "description": "Presigned S3 GET, an attachment named after the file"},
+                "expires_at": {**_DATE_TIME, "description": f"{_DATE_TIME['description']}; 15 minutes at most"},
+            },
+            description="Liên kết tải kết quả, ngắn hạn / a short-lived download link for the result; the "
+                        "first download records the result as returned (status 10), each one is audited",
+        ),
+        "PaymentIntent": _object(
+            {
+                "provider": {"type": "string", "const": "stripe"},
+                "payment_intent_id": {"type": "string", "examples": ["pi_3PqX2b2eZvKYlo2C1abcdEFG"]},
+                "client_secret": {"type": "string",
+                                  "description": "Cho Stripe.js (confirmCardPayment) / for Stripe.js in the "
+                                                 "citizen's browser"},
+                "amount_vnd": {"type": "integer", "minimum": 1,
+                               "description": "Lệ phí, đồng / the fee in whole đồng (VND is zero-decimal)"},
+            },
+            description="PaymentIntent của Stripe cho lệ phí hồ sơ / the Stripe PaymentIntent the fee is paid "
+                        "with: created on the first call, the same one afterwards while it can be paid",
+        ),
+        "StripeEvent": {
+            "type": "object",
+            "required": ["id", "type"],
+            "properties": {"id": _STRING, "type": _STRING, "data": {"type": "object"}},
+            "description": "Sự kiện Stripe, nguyên văn / a Stripe event, as Stripe sends it; only "
+                           "payment_intent.succeeded and payment_intent.payment_failed are acted upon, the "
+                           "intent being read back from Stripe",
+        },
+        "StripeWebhookReceipt": _object(
+            {
+                "received": {"type": "boolean", "const": True},
+                "outcome": {"type": "string", "enum": STRIPE_WEBHOOK_OUTCOMES,
+                            "description": "recorded: the fee is paid, the route goes on; duplicate: already "
+                                           "handled; ignored: not an event or intent of ours; failed_payment: "
+                                           "the dossier keeps waiting; amount_mismatch: not the fee, not "
+                                           "recorded; refunded: paid after the dossier ended, refunded"},
+            },
+            description="Đã nhận sự kiện / the event is acknowledged (Stripe does not deliver it again)",
+        ),
         "Slip": {
             "oneOf": [_schema(_slip_schema_name(number)) for number in SlipNumber],
             "discriminator": {"propertyName": "number",
@@ -478,14 +567,14 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "NotFound": _error_response(
             "Không tìm thấy / not found (a dossier of someone else, or read by an agency that is not on "
             "its route, is not found either)",
-            ["procedure_not_found", "dossier_not_found"],
+            ["procedure_not_found", "dossier_not_found", "result_not_found"],
             {"code": "dossier_not_found",
              "message": "Không tìm thấy hồ sơ 000.00.21.H38-261126-0001 / Dossier 000.00.21.H38-261126-0001 "
                         "not found"},
         ),
         "Conflict": _error_response(
             "Trạng thái không cho phép / the resource's state does not allow this",
-            ["invalid_status", "concurrent_update", "upload_already_used", "busy"],
+            ["invalid_status", "concurrent_update", "upload_already_used", "busy", "not_awaiting_fee"],
             {"code": "invalid_status",
              "message": "Không thể 'withdraw' khi hồ sơ đang ở trạng thái Rút hồ sơ / "
                         "Cannot withdraw a dossier that is Withdrawn"},
@@ -504,7 +593,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "Dữ liệu không hợp lệ / well-formed but invalid; details name the fields",
             ["validation_failed", "unknown_parameter", "invalid_parameter", "invalid_cursor",
              "server_owned_field", "unknown_procedure", "online_submission_not_available", "file_too_large",
-             "decision_not_allowed"],
+             "decision_not_allowed", "invalid_result"],
             {"code": "validation_failed",
              "message": "Dữ liệu không hợp lệ / Invalid data: applicant.id_number: không đúng định dạng "
                         "(Số định danh cá nhân / CCCD) / invalid format",
@@ -544,6 +633,22 @@ def _document(page_size_max: int) -> dict[str, Any]:
         ),
     }
 
+    responses["InvalidStripeEvent"] = _error_response(
+        "Sự kiện không có chữ ký Stripe hợp lệ / not a Stripe event signed with the endpoint's secret "
+        "(missing, wrong or stale Stripe-Signature, or no webhook secret configured), or not a JSON event",
+        ["invalid_signature", "malformed_event"],
+        {"code": "invalid_signature", "message": "Chữ ký Stripe không hợp lệ / Invalid Stripe signature"},
+    )
+    responses["ServiceUnavailable"] = _error_response(
+        "Cổng thanh toán không sẵn sàng / the payment provider (Stripe) is not configured "
+        "(payments_unavailable) or not answering (payment_provider_error). The only 5xx this API documents: "
+        "the request itself was right, but the fee lives at Stripe, which it needs to answer, so a retry "
+        "later may succeed (and Stripe retries a webhook delivery answered 503)",
+        ["payments_unavailable", "payment_provider_error"],
+        {"code": "payments_unavailable",
+         "message": "Chưa hỗ trợ thanh toán trực tuyến / Online payment is not configured"},
+    )
+
     parameters: dict[str, Any] = {
         "DossierCode": {
             "name": "code", "in": "path", "required": True,
@@ -569,6 +674,13 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "name": "cursor", "in": "query", "required": False,
             "description": "next_cursor of the previous page, as returned (opaque); another list's cursor is "
                            "refused (422 invalid_cursor)",
+            "schema": {"type": "string"},
+        },
+        "StripeSignature": {
+            "name": "Stripe-Signature", "in": "header", "required": True,
+            "description": "Chữ ký HMAC-SHA256 của Stripe trên nội dung thô / Stripe's signature over the raw "
+                           "body (t=<timestamp>,v1=<hex>), checked with the endpoint's webhook secret, 5 minutes' "
+                           "tolerance (400 invalid_signature otherwise)",
             "schema": {"type": "string"},
         },
         "Limit": {
@@ -629,15 +741,23 @@ def _document(page_size_max: int) -> dict[str, Any]:
         "/uploads": {
             "post": {
                 "operationId": "createUpload",
-                "tags": ["dossiers"],
+                "tags": ["dossiers", "agency"],
                 "summary": "Xin phép tải tệp lên / get a presigned POST for one file",
-                "security": CITIZEN_SECURITY,
+                "description": "Công dân tải tệp đính kèm hồ sơ (UploadRequest); cơ quan tải tệp kết quả cho "
+                               "hồ sơ mà mình đang có nhiệm vụ mở (AgencyUploadRequest, có dossier_code) / a "
+                               "citizen uploads an attachment (UploadRequest, no dossier_code); an agency, with "
+                               "its API key, uploads the result document for a dossier it has an open task on "
+                               "(AgencyUploadRequest, with dossier_code; 404 dossier_not_found for any other "
+                               "dossier) and then approves the last step with result_upload_id.",
+                "security": CITIZEN_OR_AGENCY_SECURITY,
                 "requestBody": {"required": True, "content": _json_content(
-                    _schema("UploadRequest"),
+                    {"oneOf": [_schema("UploadRequest"), _schema("AgencyUploadRequest")],
+                     "description": "UploadRequest with a citizen token, AgencyUploadRequest with an agency key"},
                     {"filename": "Tờ khai.pdf", "content_type": "application/pdf", "size": 182044})},
                 "responses": {
                     "201": _ok("Phiếu tải lên / the upload ticket", "UploadTicket"),
-                    **_errors(400, 401, 413, 415, 422),
+                    **_errors(400, 401, 404, 413, 415, 422, names={**_ERROR_RESPONSE_NAMES,
+                                                         401: "UnauthenticatedCitizenOrAgency"}),
                 },
             },
         },
@@ -691,6 +811,68 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     "200": _ok("Hồ sơ / the dossier", "DossierDetail"),
                     **_errors(401, 404, 415, 422, names={**_ERROR_RESPONSE_NAMES,
                                                          401: "UnauthenticatedCitizenOrAgency"}),
+                },
+            },
+        },
+        "/dossiers/{code}/result": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "get": {
+                "operationId": "getDossierResult",
+                "tags": ["dossiers"],
+                "summary": "Tải kết quả trực tuyến / a short-lived link to download the result",
+                "description": "Chỉ chủ hồ sơ, khi kết quả đã có (trạng thái 9, 10) / only the owner, once the "
+                               "result is available (status 9 or 10; see the dossier's result). The first "
+                               "download records the result as returned (status 10, history return_result); "
+                               "every link issued is audited. Anyone else (another citizen, any agency key) and "
+                               "a dossier without a result online get the same 404 result_not_found.",
+                "security": CITIZEN_OR_AGENCY_SECURITY,
+                "responses": {
+                    "200": _ok("Liên kết tải, hết hạn sau 15 phút / the download link, 15 minutes at most",
+                               "ResultLink"),
+                    **_errors(401, 404, 415, 422, names={**_ERROR_RESPONSE_NAMES,
+                                                         401: "UnauthenticatedCitizenOrAgency"}),
+                },
+            },
+        },
+        "/dossiers/{code}/payment": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "post": {
+                "operationId": "startDossierPayment",
+                "tags": ["payments"],
+                "summary": "Nộp phí trực tuyến (trạng thái 6) / pay the fee online (status 6)",
+                "description": "Chủ hồ sơ đang chờ nộp phí nhận PaymentIntent của Stripe, rồi thanh toán bằng "
+                               "Stripe.js / the owner of a dossier awaiting its fee (status 6) gets the Stripe "
+                               "PaymentIntent to pay it with Stripe.js (the same one when asked again). The fee "
+                               "is recorded when Stripe's signed event arrives (POST /webhooks/stripe), not "
+                               "here. Not awaiting a fee (another status, already paid, no fee): 409 "
+                               "not_awaiting_fee. Stripe not configured or not answering: 503.",
+                "security": CITIZEN_SECURITY,
+                "requestBody": {"required": False, "content": _json_content(
+                    _schema("PaymentRequest"), {"provider": "stripe"})},
+                "responses": {
+                    "200": _ok("PaymentIntent để thanh toán / the PaymentIntent to pay with", "PaymentIntent"),
+                    **_errors(400, 401, 404, 409, 413, 415, 422, 503),
+                },
+            },
+        },
+        "/webhooks/stripe": {
+            "post": {
+                "operationId": "receiveStripeEvent",
+                "tags": ["payments"],
+                "summary": "Sự kiện thanh toán từ Stripe / Stripe's signed payment events",
+                "description": "Cho Stripe, không cho người dùng / for Stripe only. No bearer credential: the "
+                               "Stripe-Signature header over the raw body is the authentication (400 "
+                               "invalid_signature otherwise). Only the event's id and type are trusted; the "
+                               "PaymentIntent is read back from Stripe before anything is recorded. Any non-2xx "
+                               "answer (409 concurrent_update, 503) makes Stripe deliver the event again.",
+                "parameters": [_ref("parameters", "StripeSignature")],
+                "requestBody": {"required": True, "content": _json_content(
+                    _schema("StripeEvent"),
+                    {"id": "evt_1PqX2b2eZvKYlo2C", "type": "payment_intent.succeeded",
+                     "data": {"object": {"id": "pi_3PqX2b2eZvKYlo2C1abcdEFG", "object": "payment_intent"}}})},
+                "responses": {
+                    "200": _ok("Đã nhận / acknowledged, with what was done", "StripeWebhookReceipt"),
+                    **_errors(400, 409, 415, 422, 503, names={**_ERROR_RESPONSE_NAMES, 400: "InvalidStripeEvent"}),
                 },
             },
         },
@@ -818,17 +1000,21 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "summary": "Một cửa điện tử, dịch vụ công trực tuyến mức độ 1–4 / one-stop shop and online "
                        "public services, levels 1–4",
             "description": (
-                "JSON over HTTPS. Every 4xx answer is `{\"error\": {\"code\": <snake_case>, "
-                "\"message\": <Vietnamese / English>, \"details\"?: [{\"field\", \"message\"}]}}`; "
-                "no request, however malformed, yields a 5xx. Request bodies are JSON objects of at most "
-                "256 KiB (unless configured), `NaN`/`Infinity` refused. Query parameters an operation "
-                "does not document are refused (422 `unknown_parameter`). A wrong method on a known "
-                "path answers 405 (`method_not_allowed`, with an `Allow` header) in the same shape. An "
-                "unknown path is answered by API Gateway itself (403 "
+                "JSON over HTTPS. Every 4xx answer, and the one documented 5xx, is `{\"error\": {\"code\": "
+                "<snake_case>, \"message\": <Vietnamese / English>, \"details\"?: [{\"field\", \"message\"}]}}`. "
+                "No request, however malformed, yields a 5xx, but for 503 (`payments_unavailable`, "
+                "`payment_provider_error`) from the two payment routes: the fee lives at Stripe, and when Stripe "
+                "is not configured or not answering the request cannot be served now; a retry may succeed. Request "
+                "bodies are JSON objects of at most 256 KiB (unless configured), `NaN`/`Infinity` refused "
+                "(Stripe's signed events excepted: their raw body is only checked against the signature). "
+                "Query parameters an operation does not document are refused (422 `unknown_parameter`). "
+                "A wrong method on a known path answers 405 (`method_not_allowed`, with an `Allow` header) "
+                "in the same shape. An unknown path is answered by API Gateway itself (403 "
                 "`{\"message\": \"Missing Authentication Token\"}`), before this API sees it.\n\n"
                 "Citizens authenticate with `Authorization: Bearer <Cognito ID token>`; agency systems "
                 "with `Authorization: Bearer <agency API key>`, a key ops issue to one agency. "
-                "`GET /dossiers/{code}` takes either."
+                "`GET /dossiers/{code}`, `GET /dossiers/{code}/result` and `POST /uploads` take either. "
+                "`POST /webhooks/stripe` is Stripe's, authenticated by its `Stripe-Signature`."
             ),
         },
         "tags": [
@@ -836,6 +1022,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
             {"name": "dossiers", "description": "Hồ sơ của công dân / citizen dossiers"},
             {"name": "tracking", "description": "Tra cứu công khai / public tracking"},
             {"name": "agency", "description": "Hộp việc và quyết định của cơ quan / agency tasks and decisions"},
+            {"name": "payments", "description": "Nộp phí trực tuyến qua Stripe / online fee payment (Stripe)"},
             {"name": "meta", "description": "Tài liệu API / API description"},
         ],
         "paths": paths,

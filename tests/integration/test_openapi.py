@@ -1,15 +1,20 @@
 """The OpenAPI document: valid 3.1, complete, and true to what the API answers.
 
 Real responses of a citizen's journey, of the agencies that route the dossier (and
-of their refusals), of a supplement round trip and of staff reads are validated
-against the schema the document gives for that operation and status.
+of their refusals), of a supplement round trip, of staff reads, of a result returned
+online and of a fee paid online (Stripe faked: the real provider's journey is in
+test_payments.py, against localstripe) are validated against the schema the document
+gives for that operation and status.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,14 +34,19 @@ from chalicelib.domain.dossiers import (
     DocumentRef,
     Dossier,
     LogEntry,
+    ResultDocument,
 )
+from chalicelib.domain.payments import PAYMENT_REQUEST_SCHEMA
 from chalicelib.domain.tasks import DECISION_SCHEMA, Task
-from chalicelib.domain.uploads import UPLOAD_REQUEST_SCHEMA
+from chalicelib.domain.uploads import AGENCY_UPLOAD_REQUEST_SCHEMA, UPLOAD_REQUEST_SCHEMA
 from chalicelib.domain.workflow import ACTIONS, LOG_ONLY_ACTIONS, DossierStatus
 from chalicelib.handlers import presenters
-from chalicelib.handlers.openapi_document import document
+from chalicelib.handlers.openapi_document import STRIPE_WEBHOOK_OUTCOMES, document
+from chalicelib.integrations.payments import Intent, PaymentProviderError
+from chalicelib.services import payments
 from chalicelib.services.agency_auth import issue_key
 from chalicelib.services.deps import get_store, get_task_store
+from chalicelib.services.results import ResultLink
 from tests.factories import (
     COMMUNE,
     DESK,
@@ -47,7 +57,9 @@ from tests.factories import (
     create_submission,
     create_upload_request,
 )
-from tests.integration.route_support import pump
+from tests.integration.route_support import Agencies, execution_status, pump
+from tests.integration.test_payments import FEE, WEBHOOK_SECRET, awaiting_fee, sign
+from tests.integration.test_results import PDF, RESULT, at_last_step
 
 SPEC_URI = "urn:motcua:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -59,8 +71,11 @@ ROUTES = {
     ("/dossiers", "post"),
     ("/dossiers", "get"),
     ("/dossiers/{code}", "get"),
+    ("/dossiers/{code}/result", "get"),
     ("/dossiers/{code}/withdraw", "post"),
     ("/dossiers/{code}/supplement", "post"),
+    ("/dossiers/{code}/payment", "post"),
+    ("/webhooks/stripe", "post"),
     ("/track/{code}", "get"),
     ("/openapi.json", "get"),
     ("/agency/tasks", "get"),
@@ -68,15 +83,28 @@ ROUTES = {
     ("/agency/tasks/{task_id}/heartbeat", "post"),
 }
 CITIZEN_OPERATIONS = {
-    ("/uploads", "post"),
     ("/dossiers", "post"),
     ("/dossiers", "get"),
     ("/dossiers/{code}/withdraw", "post"),
     ("/dossiers/{code}/supplement", "post"),
+    ("/dossiers/{code}/payment", "post"),
 }
 # A citizen reads their own dossier; an agency on its route reads it with its key (audited).
+# Both ask for upload tickets (an attachment, a result). Only the owner gets a result link;
+# an agency key is a credential there too, answered 404 like anyone who is not the owner.
 CITIZEN_OR_AGENCY_OPERATIONS = {
+    ("/uploads", "post"),
     ("/dossiers/{code}", "get"),
+    ("/dossiers/{code}/result", "get"),
+}
+# Stripe's, authenticated by the Stripe-Signature over the raw body, not by a bearer credential.
+STRIPE_OPERATIONS = {
+    ("/webhooks/stripe", "post"),
+}
+# The payment routes need Stripe: they alone may answer 503.
+PAYMENT_OPERATIONS = {
+    ("/dossiers/{code}/payment", "post"),
+    ("/webhooks/stripe", "post"),
 }
 AGENCY_OPERATIONS = {
     ("/agency/tasks", "get"),
@@ -215,13 +243,25 @@ def test_request_bodies_are_the_domain_schemas() -> None:
     schemas = spec["components"]["schemas"]
     assert schemas["Applicant"] == APPLICANT_SCHEMA
     assert schemas["UploadRequest"]["properties"]["size"].pop("description")
+    assert "dossier_code" in schemas["UploadRequest"].pop("description")
     assert schemas["UploadRequest"] == UPLOAD_REQUEST_SCHEMA
+    agency_upload = schemas["AgencyUploadRequest"]
+    assert agency_upload["properties"]["size"].pop("description")
+    assert "404" in agency_upload["properties"]["dossier_code"].pop("description")
+    assert "result_upload_id" in agency_upload.pop("description")
+    assert agency_upload == AGENCY_UPLOAD_REQUEST_SCHEMA
+    assert "validation_failed" in schemas["PaymentRequest"].pop("description")
+    assert schemas["PaymentRequest"] == PAYMENT_REQUEST_SCHEMA
     assert schemas["WithdrawalRequest"] == WITHDRAWAL_SCHEMA
     assert "invalid_status" in schemas["SupplementRequest"].pop("description")
     assert schemas["SupplementRequest"] == SUPPLEMENT_SCHEMA
-    assert "parallel_agencies_pending" in schemas["DecisionRequest"].pop("description")
+    decision_description = schemas["DecisionRequest"].pop("description")
+    assert {"parallel_agencies_pending", "result_upload_id", "invalid_result"} <= set(
+        re.findall(r"[a-z_]+", decision_description))
     assert schemas["DecisionRequest"] == DECISION_SCHEMA
-    assert "result_upload_id" not in schemas["DecisionRequest"]["properties"]
+    # The last step's approval carries the result document it uploaded beforehand.
+    assert "result_upload_id" in schemas["DecisionRequest"]["properties"]
+    assert "result_upload_id" not in schemas["DecisionRequest"]["required"]
     submission = schemas["SubmissionRequest"]
     assert submission["required"] == SUBMISSION_SCHEMA["required"]
     assert submission["additionalProperties"] is False
@@ -233,20 +273,34 @@ def test_request_bodies_are_the_domain_schemas() -> None:
               if "requestBody" in operation}
     schemas_of = {key: body["content"]["application/json"]["schema"] for key, body in bodies.items()}
     assert {key: schema["$ref"].rsplit("/", 1)[1] for key, schema in schemas_of.items() if "$ref" in schema} == {
-        ("/uploads", "post"): "UploadRequest",
         ("/dossiers", "post"): "SubmissionRequest",
         ("/dossiers/{code}/withdraw", "post"): "WithdrawalRequest",
         ("/dossiers/{code}/supplement", "post"): "SupplementRequest",
+        ("/dossiers/{code}/payment", "post"): "PaymentRequest",
+        ("/webhooks/stripe", "post"): "StripeEvent",
         ("/agency/tasks/{task_id}/decision", "post"): "DecisionRequest",
     }
     # The heartbeat's body carries nothing: an empty JSON object or none at all.
     empty = schemas_of.pop(("/agency/tasks/{task_id}/heartbeat", "post"))
     assert (empty["type"], empty["additionalProperties"], empty["maxProperties"]) == ("object", False, 0)
+    # An upload is a citizen's attachment or, with dossier_code, an agency's result: never both.
+    either = schemas_of.pop(("/uploads", "post"))
+    assert either["oneOf"] == [{"$ref": "#/components/schemas/UploadRequest"},
+                               {"$ref": "#/components/schemas/AgencyUploadRequest"}]
+    upload_body = schema_validator(spec, f"/paths/{escape('/uploads')}/post/requestBody/content/"
+                                         f"{escape('application/json')}/schema")
+    citizen_upload = {"filename": "a.pdf", "content_type": "application/pdf", "size": 4}
+    assert upload_body.is_valid(citizen_upload)
+    assert upload_body.is_valid({**citizen_upload, "dossier_code": "000.00.21.H38-261126-0001"})
+    assert not upload_body.is_valid({**citizen_upload, "dossier_code": ""})
+    assert not upload_body.is_valid({"filename": "a.pdf", "content_type": "application/pdf"})
     assert all("$ref" in schema for schema in schemas_of.values())
     assert bodies[("/dossiers/{code}/withdraw", "post")]["required"] is False
     assert bodies[("/dossiers/{code}/supplement", "post")]["required"] is True
     assert bodies[("/agency/tasks/{task_id}/heartbeat", "post")]["required"] is False
     assert bodies[("/agency/tasks/{task_id}/decision", "post")]["required"] is True
+    assert bodies[("/dossiers/{code}/payment", "post")]["required"] is False
+    assert bodies[("/webhooks/stripe", "post")]["required"] is True
 
 
 def test_citizen_and_agency_operations_need_their_credentials(spec: dict[str, Any]) -> None:
@@ -267,6 +321,11 @@ def test_citizen_and_agency_operations_need_their_credentials(spec: dict[str, An
         elif (path, method) in CITIZEN_OR_AGENCY_OPERATIONS:
             assert operation["security"] == [{"citizenToken": []}, {"agencyApiKey": []}], (method, path)
             assert unauthenticated == "#/components/responses/UnauthenticatedCitizenOrAgency", (method, path)
+        elif (path, method) in STRIPE_OPERATIONS:
+            assert "security" not in operation, (method, path)
+            header = follow(spec, operation["parameters"][0]["$ref"][1:])[1]
+            assert (header["name"], header["in"], header["required"]) == ("Stripe-Signature", "header", True)
+            assert operation["tags"] == ["payments"], (method, path)
         elif (path, method) in ROUTES:
             assert "security" not in operation, (method, path)
         assert ("401" in operation["responses"]) == bool(operation.get("security")), (method, path)
@@ -349,16 +408,26 @@ def test_slips_and_the_current_step_follow_the_presenter(spec: dict[str, Any]) -
 
 
 def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
+    """And so is the one 5xx: 503 from the payment routes, which need Stripe."""
     for path, method, operation in operations(spec):
         statuses = set(operation["responses"])
         assert "415" in statuses, (method, path)
         if "requestBody" in operation:
-            assert {"400", "413", "422"} <= statuses, (method, path)
+            # Stripe's events are not read as request bodies (no size limit): the signature decides.
+            expected = {"400", "422"} if (path, method) in STRIPE_OPERATIONS else {"400", "413", "422"}
+            assert expected <= statuses, (method, path)
+        server_errors = {status for status in statuses if status.startswith("5")}
+        assert server_errors == ({"503"} if (path, method) in PAYMENT_OPERATIONS else set()), (method, path)
         for status in statuses:
-            _, response = follow(spec, f"/paths/{escape(path)}/{method}/responses/{status}")
-            if status.startswith("4"):
+            pointer, response = follow(spec, f"/paths/{escape(path)}/{method}/responses/{status}")
+            if status.startswith(("4", "5")):
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+            if status == "503":
+                assert pointer == "/components/responses/ServiceUnavailable"
+                assert {"payments_unavailable", "payment_provider_error"} <= set(
+                    re.findall(r"[a-z_]+", response["description"]))
+    assert "503" in spec["info"]["description"]
     error = schema_validator(spec, "/components/schemas/Error")
     assert error.is_valid({"error": {"code": "not_found", "message": "x"}})
     assert error.is_valid({"error": {"code": "validation_failed", "message": "x",
@@ -366,6 +435,47 @@ def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
     assert not error.is_valid({"error": {"code": "NotFound", "message": "x"}})
     assert not error.is_valid({"error": {"code": "not_found", "message": ""}})
     assert not error.is_valid({"Code": "NotFoundError", "Message": "x"})
+
+
+def test_webhook_outcomes_are_what_the_service_returns(spec: dict[str, Any]) -> None:
+    """Every outcome string the Stripe event handler can return is documented, and no other."""
+    tree = ast.parse(inspect.getsource(payments))
+    returned = {node.value.value for function in ast.walk(tree)
+                if isinstance(function, ast.FunctionDef)
+                and function.name in ("handle_stripe_event", "_handle_intent_event")
+                for node in ast.walk(function)
+                if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)}
+    assert returned == set(STRIPE_WEBHOOK_OUTCOMES)
+    receipt = spec["components"]["schemas"]["StripeWebhookReceipt"]
+    assert receipt["properties"]["outcome"]["enum"] == STRIPE_WEBHOOK_OUTCOMES
+    assert set(receipt["required"]) == {"received", "outcome"}
+
+
+def test_the_dossier_result_follows_the_presenter(spec: dict[str, Any]) -> None:
+    """null without a result online; what it is (never where it is stored) with one."""
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    dossier = Dossier(
+        code="000.00.21.H38-261126-0001", procedure_code="2.000488", procedure_name="Lý lịch tư pháp",
+        agency_code="000.00.21.H38", owner="sub", applicant=create_applicant(), form={},
+        documents=(DocumentRef("to_khai", "u1"),), status=DossierStatus.PROCESSING, submitted_at=at, due_at=at,
+        updated_at=at, fee_vnd=0, fee_status="not_required", received_at=at)
+    validator = schema_validator(spec, "/components/schemas/DossierDetail")
+    assert presenters.dossier_detail(dossier)["result"] is None
+    assert not list(validator.iter_errors(presenters.dossier_detail(dossier)))
+    result = ResultDocument(upload_id="u2", s3_key="results/x/u2/r.pdf", filename="Phiếu.pdf",
+                            content_type="application/pdf")
+    for status, available in ((DossierStatus.PROCESSING, False), (DossierStatus.DONE, True),
+                              (DossierStatus.RESULT_RETURNED, True)):
+        detail = presenters.dossier_detail(replace(dossier, status=status, result=result))
+        assert detail["result"] == {"filename": "Phiếu.pdf", "content_type": "application/pdf",
+                                    "available": available}
+        assert not list(validator.iter_errors(detail)), status
+    assert not validator.is_valid({**detail, "result": {**detail["result"], "s3_key": "results/x"}})
+    assert not validator.is_valid({**detail, "result": {"filename": "a.pdf"}})
+    link = presenters.result_link(ResultLink(url="https://bucket.s3.amazonaws.com/results/x?X-Amz-Expires=900",
+                                             expires_at=at))
+    assert not list(schema_validator(spec, "/components/schemas/ResultLink").iter_errors(link))
 
 
 def test_examples_match_their_schemas(spec: dict[str, Any]) -> None:
@@ -489,9 +599,9 @@ def agency_journey(check: Checker, token: str) -> None:
     refused = check("POST", decision, 422, desk, {"decision": "approve"})
     assert refused["error"]["code"] == "decision_not_allowed"
     assert check("POST", decision, 422, desk, {"decision": "refuse"})["error"]["code"] == "validation_failed"
-    # result_upload_id is no longer part of a decision: an unknown field like any other.
-    dropped = check("POST", decision, 422, desk, {"decision": "receive", "result_upload_id": "u"})
-    assert (dropped["error"]["code"], dropped["error"]["details"][0]["field"]) == (
+    # Only the last processing step's approval carries a result document.
+    misplaced = check("POST", decision, 422, desk, {"decision": "receive", "result_upload_id": "u"})
+    assert (misplaced["error"]["code"], misplaced["error"]["details"][0]["field"]) == (
         "validation_failed", "result_upload_id")
     # A heartbeat carries nothing: a body with any field is refused.
     assert check("POST", heartbeat, 422, desk, {"note": "still on it"})["error"]["code"] == "validation_failed"
@@ -629,8 +739,149 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
     assert check("GET", f"/track/{code}", 200)["current_step"] is None
 
 
+def results_journey(check: Checker, token: str, other_token: str) -> None:
+    """The last step's agency uploads the result with its key, approves with it, and the owner,
+    alone, downloads it (test_results.py's route, each answer checked against the document)."""
+    agencies = Agencies(check.api)
+    code, task = at_last_step(check.api, token, agencies)
+    desk, justice = agencies.key(DESK), agencies.key(JUSTICE)
+    result_path = f"/dossiers/{code}/result"
+    assert check("GET", result_path, 404, token)["error"]["code"] == "result_not_found"  # none yet
+
+    # Upload tickets: only for a dossier the agency has an open task on; an agency names it, a citizen may not.
+    result_request = {"filename": "Phiếu lý lịch tư pháp.pdf", "content_type": PDF, "size": len(RESULT)}
+    for key, dossier_code in ((desk, code), (justice, "000.00.21.H38-261126-9999"), (justice, "nonsense")):
+        refused = check("POST", "/uploads", 404, key, {**result_request, "dossier_code": dossier_code})
+        assert refused["error"]["code"] == "dossier_not_found", dossier_code
+    no_code = check("POST", "/uploads", 422, justice, result_request)
+    assert no_code["error"]["details"][0]["field"] == "dossier_code"
+    citizen = check("POST", "/uploads", 422, token, {**result_request, "dossier_code": code})
+    assert citizen["error"]["details"][0]["field"] == "dossier_code"
+    check("POST", "/uploads", 401, desk[:-43] + "A" * 43, {**result_request, "dossier_code": code})
+    ticket = check("POST", "/uploads", 201, justice, {**result_request, "dossier_code": code})
+    assert ticket["fields"]["key"].startswith(f"results/{code}/{ticket['upload_id']}/")
+    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("r.pdf", RESULT)}, timeout=10)
+    assert sent.status_code in (200, 201, 204), sent.text
+
+    decision = f"/agency/tasks/{task['task_id']}/decision"
+    unknown = check("POST", decision, 422, justice, {"decision": "approve", "result_upload_id": "0" * 32})
+    assert (unknown["error"]["code"], unknown["error"]["details"][0]["field"]) == (
+        "invalid_result", "result_upload_id")
+    approved = check("POST", decision, 200, justice, {"decision": "approve", "result_upload_id": ticket["upload_id"]})
+    assert approved["dossier"]["status_code"] == 9
+    assert approved["dossier"]["result"] == {"filename": "Phiếu lý lịch tư pháp.pdf", "content_type": PDF,
+                                             "available": True}
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+
+    # Only the owner gets a link: anyone else, agencies included, is told there is none.
+    check("GET", result_path, 401)
+    check("GET", result_path, 401, "garbage")
+    check("GET", result_path, 401, justice[:-43] + "A" * 43)
+    assert check("GET", result_path, 404, other_token)["error"]["code"] == "result_not_found"
+    assert check("GET", result_path, 404, justice)["error"]["code"] == "result_not_found"
+    assert check("GET", "/dossiers/000.00.21.H38-261126-9999/result", 404, token)["error"]["code"] == (
+        "result_not_found")
+    check("GET", f"{result_path}?x=1", 422, token)
+    link = check("GET", result_path, 200, token)
+    assert requests.get(link["url"], timeout=10).content == RESULT
+    returned = check("GET", f"/dossiers/{code}", 200, token)
+    assert (returned["status_code"], returned["history"][-1]["action"]) == (10, "return_result")
+    assert returned["result"]["available"] is True
+    assert check("GET", result_path, 200, token).keys() == {"url", "expires_at"}  # again, still 10
+    assert check("GET", f"/dossiers/{code}", 200, token)["status_code"] == 10
+
+
+class FakeStripe:
+    """Stands in for Stripe's API (services.payments.get_gateway), so that the payment
+    routes answer as they do with the provider; test_payments.py runs them on localstripe."""
+
+    def __init__(self) -> None:
+        self.intents: dict[str, Intent] = {}
+
+    def create_intent(self, amount_vnd: int, dossier_code: str, idempotency_key: str) -> Intent:
+        intent_id = f"pi_fake{len(self.intents) + 1:04d}"
+        intent = Intent(id=intent_id, client_secret=f"{intent_id}_secret_x", status="requires_payment_method",
+                        amount=amount_vnd, metadata={"dossier_code": dossier_code})
+        self.intents[intent_id] = intent
+        return intent
+
+    def retrieve(self, intent_id: str) -> Intent:
+        if intent_id not in self.intents:  # Stripe answers 404, which the gateway raises as this
+            raise PaymentProviderError(f"Stripe: retrieve failed (no such payment_intent: {intent_id})")
+        return self.intents[intent_id]
+
+    def pay(self, intent_id: str) -> None:
+        self.intents[intent_id] = replace(self.intents[intent_id], status="succeeded", latest_charge="ch_fake")
+
+
+def stripe_event(event_type: str, intent_id: str) -> bytes:
+    return json.dumps({"id": f"evt_{event_type}_{intent_id}", "type": event_type,
+                       "data": {"object": {"id": intent_id, "object": "payment_intent"}}}).encode()
+
+
+def payments_journey(check: Checker, token: str, other_token: str, withdrawn: str,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dossier waiting on its fee: refusals, Stripe missing (503), then paid through a
+    stand-in for Stripe, its signed event recorded. Replaces the catalogue: run it last."""
+    monkeypatch.delenv("MOTCUA_STRIPE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("MOTCUA_STRIPE_WEBHOOK_SECRET", raising=False)
+    code = awaiting_fee(check.api, token, Agencies(check.api))
+    payment, webhook = f"/dossiers/{code}/payment", "/webhooks/stripe"
+    desk = issue_key(DESK, "openapi-payments")
+
+    assert check("POST", f"/dossiers/{withdrawn}/payment", 409, token)["error"]["code"] == "not_awaiting_fee"
+    check("POST", payment, 401)
+    check("POST", payment, 401, "garbage", {})
+    check("POST", payment, 401, desk, {})  # an agency key is no citizen's token
+    assert check("POST", payment, 404, other_token)["error"]["code"] == "dossier_not_found"
+    check("POST", "/dossiers/000.00.21.H38-261126-9999/payment", 404, token)
+    check("POST", payment, 400, token, raw=b"{")
+    check("POST", payment, 413, token, raw=json.dumps({"provider": "x" * 300_000}).encode())
+    for body in ({"amount_vnd": 1}, {"provider": "paypal"}):
+        assert check("POST", payment, 422, token, body)["error"]["code"] == "validation_failed", body
+    check("POST", f"{payment}?x=1", 422, token)
+    # Stripe not configured: the one 5xx.
+    assert check("POST", payment, 503, token)["error"]["code"] == "payments_unavailable"
+
+    # Stripe's events: signed with the endpoint's secret, or refused.
+    ignored = stripe_event("customer.created", "cus_1")
+    signature = {"Stripe-Signature": sign(ignored)}
+    assert check("POST", webhook, 400, raw=ignored, headers=signature)["error"]["code"] == (
+        "invalid_signature")  # no webhook secret configured: nothing verifies
+    monkeypatch.setenv("MOTCUA_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    assert check("POST", webhook, 400, raw=ignored)["error"]["code"] == "invalid_signature"  # unsigned
+    check("POST", webhook, 400, raw=ignored, headers={"Stripe-Signature": sign(ignored, secret="whsec_other")})
+    check("POST", webhook, 400, raw=b"[]", headers={"Stripe-Signature": sign(b"[]")})
+    check("POST", f"{webhook}?x=1", 422, raw=ignored, headers=signature)
+    assert check("POST", webhook, 200, raw=ignored, headers=signature) == {"received": True, "outcome": "ignored"}
+    unreadable = stripe_event("payment_intent.succeeded", "pi_unknown")
+    unavailable = check("POST", webhook, 503, raw=unreadable, headers={"Stripe-Signature": sign(unreadable)})
+    assert unavailable["error"]["code"] == "payments_unavailable"  # Stripe cannot be read back: retried
+
+    # With (a stand-in for) Stripe: the intent, the same one again, then the signed success recorded.
+    fake = FakeStripe()
+    monkeypatch.setattr(payments, "get_gateway", lambda settings=None: fake)
+    intent = check("POST", payment, 200, token)
+    assert (intent["provider"], intent["amount_vnd"]) == ("stripe", FEE)
+    assert check("POST", payment, 200, token, {"provider": "stripe"}) == intent
+    unknown = check("POST", webhook, 503, raw=unreadable, headers={"Stripe-Signature": sign(unreadable)})
+    assert unknown["error"]["code"] == "payment_provider_error"  # Stripe did not answer with the intent
+    foreign = stripe_event("payment_intent.succeeded", fake.create_intent(FEE, code, "elsewhere").id)
+    assert check("POST", webhook, 200, raw=foreign, headers={"Stripe-Signature": sign(foreign)})[
+        "outcome"] == "ignored"  # an intent this API did not create for the dossier
+    fake.pay(intent["payment_intent_id"])
+    succeeded = stripe_event("payment_intent.succeeded", intent["payment_intent_id"])
+    recorded = check("POST", webhook, 200, raw=succeeded, headers={"Stripe-Signature": sign(succeeded)})
+    assert recorded == {"received": True, "outcome": "recorded"}
+    assert check("POST", webhook, 200, raw=succeeded, headers={"Stripe-Signature": sign(succeeded)})[
+        "outcome"] == "duplicate"
+    paid = check("GET", f"/dossiers/{code}", 200, token)
+    assert (paid["status_code"], paid["fee"]["status"], paid["history"][-1]["action"]) == (4, "paid", "record_payment")
+    assert check("POST", payment, 409, token)["error"]["code"] == "not_awaiting_fee"
+
+
 def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_catalogue: None,
-                                         sample_token: str, frozen_clock: datetime,
+                                         sample_token: str, other_token: str, frozen_clock: datetime,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     check = Checker(api, spec)
     token = sample_token
@@ -705,12 +956,15 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     check("POST", f"/dossiers/{code}/withdraw", 422, token, {"reason": 1})
 
     agency_journey(check, token)
+    results_journey(check, token, other_token)
     supplement_journey(check, token, monkeypatch)
+    payments_journey(check, token, other_token, code, monkeypatch)
 
     documented = {(path, method, int(status)) for path, method, operation in operations(spec)
                   for status in operation["responses"] if (path, method) in ROUTES}
-    # Every documented answer was seen, except 409 on submission (a race on the counter or an upload).
-    assert documented - check.seen == {("/dossiers", "post", 409)}
+    # Every documented answer was seen, except two 409s of races: on submission (the counter or an
+    # upload) and on a Stripe event (the dossier changed while the fee was recorded; Stripe retries).
+    assert documented - check.seen == {("/dossiers", "post", 409), ("/webhooks/stripe", "post", 409)}
 
 
 def test_a_lead_decides_after_its_parallel_agencies(api: Any, aws: dict[str, str], spec: dict[str, Any],
