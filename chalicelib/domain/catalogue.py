@@ -62,6 +62,15 @@ class RouteStep:
 
 
 @dataclass(frozen=True)
+class FeeExemption:
+    """An applicant category the law exempts from the procedure's fee (miễn phí, lệ phí)."""
+
+    category: str  # snake_case id the citizen claims, e.g. "poor_household"
+    name: str  # Vietnamese
+    legal_basis: str  # a source id of the catalogue's "sources"
+
+
+@dataclass(frozen=True)
 class Procedure:
     code: str  # national procedure database code, e.g. "1.001193"
     name: str  # Vietnamese
@@ -79,6 +88,10 @@ class Procedure:
     legal_basis: tuple[str, ...] = ()
     # which legal text each value comes from
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
+    fee_exemptions: tuple[FeeExemption, ...] = ()
+
+    def fee_exemption(self, category: str) -> FeeExemption | None:
+        return next((exemption for exemption in self.fee_exemptions if exemption.category == category), None)
 
     @property
     def interagency(self) -> bool:
@@ -375,7 +388,7 @@ _PROCEDURE_REQUIRED = (
     "templates",
     "route",
 )
-_PROCEDURE_OPTIONAL = ("name_en", "field", "legal_basis", "sources", "notes", "interagency")
+_PROCEDURE_OPTIONAL = ("name_en", "field", "legal_basis", "sources", "notes", "interagency", "fee_exemptions")
 
 
 def _read_form_schema(ctx: _Ctx, raw: object, level: int) -> dict[str, Any]:
@@ -449,6 +462,29 @@ def _read_templates(ctx: _Ctx, raw: object, level: int) -> tuple[FormTemplate, .
     if level == 1 and templates:
         raise ctx.error("templates", "a level 1 procedure (information only) has no forms; that is level 2")
     return tuple(templates)
+
+
+def _read_fee_exemptions(ctx: _Ctx, raw: object, fee_vnd: int) -> tuple[FeeExemption, ...]:
+    exemptions: list[FeeExemption] = []
+    seen: dict[str, int] = {}
+    for index, raw_exemption in enumerate(_list(ctx, "fee_exemptions", raw)):
+        field = f"fee_exemptions[{index}]"
+        data = _object(ctx, field, raw_exemption, ("category", "name", "legal_basis"))
+        exemption = FeeExemption(
+            category=_str(ctx, f"{field}.category", data["category"], pattern=_SLUG_RE),
+            name=_str(ctx, f"{field}.name", data["name"]),
+            legal_basis=_str(ctx, f"{field}.legal_basis", data["legal_basis"], pattern=_SOURCE_ID_RE),
+        )
+        if exemption.category in seen:
+            raise ctx.error(
+                f"{field}.category",
+                f"duplicate category {exemption.category!r} (also fee_exemptions[{seen[exemption.category]}])",
+            )
+        seen[exemption.category] = index
+        exemptions.append(exemption)
+    if exemptions and fee_vnd == 0:
+        raise ctx.error("fee_exemptions", "only a procedure with a fee (fee_vnd > 0) has fee exemptions")
+    return tuple(exemptions)
 
 
 def _read_route(ctx: _Ctx, raw: object) -> tuple[RouteStep, ...]:
@@ -576,6 +612,7 @@ def _read_procedure(ctx: _Ctx, field: str, raw: object) -> Procedure:
         field=_str(ctx, "field", data.get("field", ""), empty=True),
         legal_basis=tuple(legal_basis),
         sources=sources,
+        fee_exemptions=_read_fee_exemptions(ctx, data.get("fee_exemptions", []), fee_vnd),
     )
     if "interagency" in data and _bool(ctx, "interagency", data["interagency"]) != procedure.interagency:
         raise ctx.error("interagency", f"says {data['interagency']}, the route says {procedure.interagency}")
@@ -614,6 +651,9 @@ def _check_procedure_references(
     for index, source_id in enumerate(procedure.legal_basis):
         if source_id not in source_ids:
             raise ctx.error(f"legal_basis[{index}]", f"unknown source {source_id!r}")
+    for index, exemption in enumerate(procedure.fee_exemptions):
+        if exemption.legal_basis not in source_ids:
+            raise ctx.error(f"fee_exemptions[{index}].legal_basis", f"unknown source {exemption.legal_basis!r}")
     for key in _REQUIRED_SOURCED_VALUES:
         if key not in procedure.sources:
             raise ctx.error(
@@ -653,6 +693,10 @@ def procedure_to_dict(procedure: Procedure) -> dict[str, Any]:
         "interagency": procedure.interagency,
         "legal_basis": list(procedure.legal_basis),
         "sources": dict(procedure.sources),
+        "fee_exemptions": [
+            {"category": exemption.category, "name": exemption.name, "legal_basis": exemption.legal_basis}
+            for exemption in procedure.fee_exemptions
+        ],
         "form_schema": copy.deepcopy(procedure.form_schema),
         "required_documents": [
             {"id": document.id, "name": document.name, "required": document.required}

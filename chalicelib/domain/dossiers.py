@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.domain.catalogue import Procedure
+from chalicelib.domain.catalogue import FeeExemption, Procedure
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.forms import FieldError, ValidationFailed, validate_against
 from chalicelib.domain.slips import Slip, SlipNumber
@@ -90,6 +90,15 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        # One of the procedure's fee_exemptions (GET /procedures/{code}); the desk checks the
+        # claim against the documents at reception.
+        "fee_exemption": {
+            "type": "string",
+            "title": "Đối tượng miễn phí, lệ phí",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": "^[a-z][a-z0-9_]*$",
+        },
     },
 }
 
@@ -122,6 +131,7 @@ class Submission:
     applicant: dict[str, str]
     form: dict[str, Any]
     documents: tuple[DocumentRef, ...]
+    fee_exemption: FeeExemption | None = None
 
 
 def refuse_server_owned(body: Mapping[str, Any]) -> None:
@@ -161,6 +171,8 @@ def validate_submission(procedure: Procedure, body: Mapping[str, Any]) -> Submis
             errors.extend(failed.errors)
     documents = tuple(DocumentRef(d["document_id"], d["upload_id"]) for d in body["documents"])
     errors.extend(_document_errors(procedure, documents))
+    exemption, exemption_errors = _fee_exemption(procedure, body.get("fee_exemption"))
+    errors.extend(exemption_errors)
     if errors:
         raise ValidationFailed(errors)
     return Submission(
@@ -168,7 +180,28 @@ def validate_submission(procedure: Procedure, body: Mapping[str, Any]) -> Submis
         applicant={key: str(value) for key, value in body["applicant"].items()},
         form=dict(body["form"]),
         documents=documents,
+        fee_exemption=exemption,
     )
+
+
+def _fee_exemption(procedure: Procedure, claimed: Any) -> tuple[FeeExemption | None, list[FieldError]]:
+    """The exemption the applicant claims, which must be one the procedure lists."""
+    if claimed is None:
+        return None, []
+    if not procedure.fee_exemptions:
+        return None, [FieldError(
+            "fee_exemption",
+            f"thủ tục {procedure.code} không có đối tượng miễn phí, lệ phí / "
+            f"procedure {procedure.code} has no fee exemptions",
+        )]
+    exemption = procedure.fee_exemption(str(claimed))
+    if exemption is None:
+        known = ", ".join(e.category for e in procedure.fee_exemptions)
+        return None, [FieldError(
+            "fee_exemption",
+            f"đối tượng miễn phí không hợp lệ '{claimed}' / unknown fee exemption; expected one of: {known}",
+        )]
+    return exemption, []
 
 
 def _document_errors(procedure: Procedure, documents: Sequence[DocumentRef]) -> list[FieldError]:
@@ -233,13 +266,15 @@ class Dossier:
     due_at: datetime
     updated_at: datetime
     fee_vnd: int
-    fee_status: str  # "not_required" | "unpaid" | "paid"
+    fee_status: str  # "not_required" | "unpaid" | "paid" | "exempt"
     received_at: datetime | None = None
     overdue: bool = False  # a step missed its deadline (Decree 61/2018 art. 19: apology, new date)
     version: int = 1
     history: tuple[LogEntry, ...] = field(default=())
     slips: tuple[Slip, ...] = field(default=())
     result: ResultDocument | None = None  # the last step's result document, recorded with its approval
+    # The exemption the applicant claimed, as the catalogue said when the dossier was submitted.
+    fee_exemption: FeeExemption | None = None
 
     def has_slip(self, number: SlipNumber) -> bool:
         return any(slip.number is number for slip in self.slips)

@@ -119,10 +119,11 @@ ACTIONS: dict[str, Action] = {
 
 
 # Progress-log lines that record an event without moving the dossier: a missed deadline's
-# apology (slip 04) and its escalation.
+# apology (slip 04) and its escalation; the fee wait skipped for an exempt applicant.
 APOLOGISE = "apologise"
 ESCALATE = "escalate"
-LOG_ONLY_ACTIONS = frozenset({APOLOGISE, ESCALATE})
+FEE_EXEMPTED = "fee_exempted"
+LOG_ONLY_ACTIONS = frozenset({APOLOGISE, ESCALATE, FEE_EXEMPTED})
 
 
 def transition(current: DossierStatus | None, action_name: str, role: str) -> DossierStatus:

@@ -64,6 +64,8 @@ def procedure_detail(detail: ProcedureDetail) -> dict[str, Any]:
         "templates": [{"name": name, "url": url} for name, url in detail.template_urls],
         "route": route,
         "legal_basis": list(procedure.legal_basis),
+        "fee_exemptions": [{"category": e.category, "name": e.name, "legal_basis": e.legal_basis}
+                           for e in procedure.fee_exemptions],
     }
 
 
@@ -120,13 +122,22 @@ def dossier_detail(dossier: Dossier) -> dict[str, Any]:
         **dossier_summary(dossier),
         "agency_code": dossier.agency_code,
         "received_at": local_time(dossier.received_at),
-        "fee": {"amount_vnd": dossier.fee_vnd, "status": dossier.fee_status},
+        "fee": _fee(dossier),
         "applicant": dossier.applicant,
         "form": dossier.form,
         "documents": [{"document_id": d.document_id, "upload_id": d.upload_id} for d in dossier.documents],
         "history": [_history(entry) for entry in dossier.history],
         "slips": [_slip(slip) for slip in dossier.slips],
         "result": _result(dossier),
+    }
+
+
+def _fee(dossier: Dossier) -> dict[str, Any]:
+    exemption = dossier.fee_exemption
+    return {
+        "amount_vnd": dossier.fee_vnd,
+        "status": dossier.fee_status,
+        "exemption": {"category": exemption.category, "name": exemption.name} if exemption else None,
     }
 
 

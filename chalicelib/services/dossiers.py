@@ -57,6 +57,12 @@ def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
         raise ValidationFailed(errors)
 
 
+def _fee_status(fee_vnd: int, *, exempt: bool) -> str:
+    if fee_vnd <= 0:
+        return "not_required"
+    return "exempt" if exempt else "unpaid"
+
+
 def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     procedure_code, envelope = parse_submission_envelope(body)
     procedure = require_online_procedure(procedure_code)
@@ -80,7 +86,8 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
         due_at=get_calendar().due_at(submitted, procedure.processing_days),
         updated_at=submitted,
         fee_vnd=procedure.fee_vnd,
-        fee_status="unpaid" if procedure.fee_vnd > 0 else "not_required",
+        fee_status=_fee_status(procedure.fee_vnd, exempt=submission.fee_exemption is not None),
+        fee_exemption=submission.fee_exemption,
     )
     entry = LogEntry(at=submitted, actor=CITIZEN_ACTOR, action="submit", from_status=None, to_status=status,
                      note="Nộp hồ sơ trực tuyến / Submitted online")

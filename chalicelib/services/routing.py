@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain import slips
+from chalicelib.domain.catalogue import FeeExemption
 from chalicelib.domain.dossiers import Dossier, LogEntry, ResultDocument
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.domain.tasks import (
@@ -29,7 +30,7 @@ from chalicelib.domain.tasks import (
     plan_route,
 )
 from chalicelib.domain.uploads import agency_owner
-from chalicelib.domain.workflow import APOLOGISE, ESCALATE, DossierStatus, Role, transition
+from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
 from chalicelib.services import changes, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
@@ -87,7 +88,10 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
     at = now()
     calendar = get_calendar()
     if step.kind == "payment":
-        _await_fee(dossier, step.index, step.agency_code, step.days, token, at)
+        if dossier.fee_status == "exempt" and dossier.fee_exemption is not None:
+            _skip_fee(dossier, dossier.fee_exemption, token, at)
+        else:
+            _await_fee(dossier, step.index, step.agency_code, step.days, token, at)
         return
     if step.kind == "processing" and dossier.status is DossierStatus.RECEIVED:
         status = transition(dossier.status, "start_processing", Role.SYSTEM)
@@ -126,7 +130,19 @@ def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float,
                  .replace(",", ".")))
     due = get_calendar().due_at(at, days)
     get_engine().succeed(token, {"lead": {"task_id": f"fee-{step_index}", "timeout_seconds": _timeout_seconds(due, at)},
-                                 "helpers": []})
+                                 "helpers": [], "skip": False})
+
+
+def _skip_fee(dossier: Dossier, exemption: FeeExemption, token: str, at: datetime) -> None:
+    """The applicant claimed one of the procedure's fee exemptions: the route does not wait
+    for the fee (no status 6); the progress log says which exemption and on what legal basis.
+    ``skip`` in the answer sends the state machine past its payment wait."""
+    if not any(entry.action == FEE_EXEMPTED for entry in dossier.history):  # a redelivered message logs once
+        changes.apply(dossier, LogEntry(
+            at=at, actor=SYSTEM_ACTOR, action=FEE_EXEMPTED, from_status=dossier.status, to_status=dossier.status,
+            note=f"Miễn phí, lệ phí ({exemption.category}): {exemption.name}; căn cứ: {exemption.legal_basis} / "
+                 f"Fee exempted ({exemption.category}), legal basis {exemption.legal_basis}: no payment awaited"))
+    get_engine().succeed(token, {"skip": True, "helpers": []})
 
 
 def record_payment(dossier_code: str, reference: str) -> Dossier:

@@ -207,6 +207,8 @@ class DossierItem(TableItem, discriminator="dossier"):
     result_s3_key = UnicodeAttribute(null=True)
     result_filename = UnicodeAttribute(null=True)
     result_content_type = UnicodeAttribute(null=True)
+    # The fee exemption the applicant claimed: {category, name, legal_basis} as the catalogue said.
+    fee_exemption = JSONAttribute(null=True)
     version = VersionAttribute()
 
 

@@ -23,6 +23,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.catalogue import (
     Agency,
     Catalogue,
+    FeeExemption,
     Procedure,
     agency_from_dict,
     agency_to_dict,
@@ -173,7 +174,22 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier
         version=int(item.version or 0),
         history=history,
         result=_result(item),
+        fee_exemption=_fee_exemption(item),
     )
+
+
+def _fee_exemption_body(exemption: FeeExemption | None) -> dict[str, str] | None:
+    if exemption is None:
+        return None
+    return {"category": exemption.category, "name": exemption.name, "legal_basis": exemption.legal_basis}
+
+
+def _fee_exemption(item: m.DossierItem) -> FeeExemption | None:
+    body = item.fee_exemption
+    if not isinstance(body, dict) or not body.get("category"):
+        return None
+    return FeeExemption(category=str(body["category"]), name=str(body.get("name", "")),
+                        legal_basis=str(body.get("legal_basis", "")))
 
 
 def _result(item: m.DossierItem) -> ResultDocument | None:
@@ -371,6 +387,7 @@ class Store(m.BoundStore):
             result_s3_key=dossier.result.s3_key if dossier.result else None,
             result_filename=dossier.result.filename if dossier.result else None,
             result_content_type=dossier.result.content_type if dossier.result else None,
+            fee_exemption=_fee_exemption_body(dossier.fee_exemption),
             gsi1pk=m.owner_pk(dossier.owner), gsi1sk=m.submitted_sk(submitted, dossier.code),
             gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
         )

@@ -73,7 +73,8 @@ class Agencies:
                                            "Content-Type": "application/json"}, body=json.dumps(body))
 
 
-def submit(api: Any, token: str, procedure_code: str) -> str:
+def submit(api: Any, token: str, procedure_code: str, **extra: Any) -> str:
+    """Submits a dossier with one uploaded document; ``extra`` adds top-level fields (fee_exemption)."""
     ticket = json.loads(api.http.post("/uploads", headers={"Authorization": f"Bearer {token}",
                                                            "Content-Type": "application/json"},
                                       body=json.dumps({"filename": "a.pdf", "content_type": "application/pdf",
@@ -82,7 +83,7 @@ def submit(api: Any, token: str, procedure_code: str) -> str:
     response = api.http.post("/dossiers", headers={"Authorization": f"Bearer {token}",
                                                    "Content-Type": "application/json"},
                              body=json.dumps(create_submission(procedure_code, documents=[
-                                 {"document_id": "to_khai", "upload_id": ticket["upload_id"]}])))
+                                 {"document_id": "to_khai", "upload_id": ticket["upload_id"]}], **extra)))
     assert response.status_code == 201, response.body
     return str(json.loads(response.body)["code"])
 

@@ -74,7 +74,7 @@ def test_owner_reads_dossier_with_progress_log(api: Any, sample_dossier: dict[st
     assert response.status_code == 200
     dossier = body_of(response)
     assert dossier["procedure_code"] == "2.000488"
-    assert dossier["fee"] == {"amount_vnd": 200000, "status": "unpaid"}
+    assert dossier["fee"] == {"amount_vnd": 200000, "status": "unpaid", "exemption": None}
     assert dossier["applicant"]["id_number"] == "068090001234"
     assert [(h["status_code"], h["from_status_code"], h["actor"]) for h in dossier["history"]] == [(1, None, "citizen")]
     assert dossier["received_at"] is None

@@ -695,3 +695,90 @@ def test_bad_fee_waits_are_refused(change: Any, field: str, message: str) -> Non
     assert raised.value.procedure_code == BUSINESS
     assert raised.value.field == field
     assert message in raised.value.message
+
+
+# --------------------------------------------------------------------------- fee exemptions
+
+JUDICIAL_RECORD = "2.000488"  # level 4, 200,000 VND, exemptions of Circular 244/2016/TT-BTC
+
+
+def test_shipped_fee_exemptions_name_their_legal_basis() -> None:
+    catalogue = shipped_catalogue()
+    exempting = {p.code: p for p in catalogue.procedures if p.fee_exemptions}
+    assert {"2.000488", "1.004222", "1.004194"} <= set(exempting)
+    assert {e.legal_basis for e in exempting["2.000488"].fee_exemptions} == {"tt_244_2016"}
+    assert {e.legal_basis for e in exempting["1.004222"].fee_exemptions} == {"tt_75_2022"}
+    for procedure in exempting.values():
+        assert procedure.fee_vnd > 0
+        assert all(e.legal_basis in procedure.legal_basis for e in procedure.fee_exemptions)
+        assert {"child", "poor_household"} <= {e.category for e in procedure.fee_exemptions}
+    residence = exempting["1.004222"]
+    found = residence.fee_exemption("meritorious_service")
+    assert found is not None and "người có công với cách mạng" in found.name.lower()
+    assert residence.fee_exemption("nobody") is None
+
+
+def test_fee_exemptions_are_optional_and_round_trip() -> None:
+    documents = sample_documents()
+    sample_procedure(documents, BIRTH).pop("fee_exemptions", None)
+    birth = next(p for p in create_catalogue(documents).procedures if p.code == BIRTH)
+    assert birth.fee_exemptions == () and procedure_to_dict(birth)["fee_exemptions"] == []
+    judicial = next(p for p in shipped_catalogue().procedures if p.code == JUDICIAL_RECORD)
+    data = procedure_to_dict(judicial)
+    assert data["fee_exemptions"][0] == {"category": "child", "name": judicial.fee_exemptions[0].name,
+                                         "legal_basis": "tt_244_2016"}
+    assert procedure_from_dict(data) == judicial
+    # A procedure stored before fee exemptions existed reads back without any.
+    del data["fee_exemptions"]
+    assert procedure_from_dict(data).fee_exemptions == ()
+
+
+def _exemption(**overrides: Any) -> dict[str, Any]:
+    return {"category": "war_invalid", "name": "Thương binh", "legal_basis": "tt_244_2016", **overrides}
+
+
+@pytest.mark.parametrize(
+    ("exemptions", "field", "message"),
+    [
+        pytest.param("child", "fee_exemptions", "expected an array", id="not a list"),
+        pytest.param(["child"], "fee_exemptions[0]", "expected an object", id="item not an object"),
+        pytest.param([_exemption(colour="blue")], "fee_exemptions[0].colour", "unknown field", id="unknown key"),
+        pytest.param([{"category": "x", "name": "X"}], "fee_exemptions[0].legal_basis", "missing",
+                     id="no legal basis"),
+        pytest.param([_exemption(category="WarInvalid")], "fee_exemptions[0].category", "does not match",
+                     id="category not snake_case"),
+        pytest.param([_exemption(category="")], "fee_exemptions[0].category", "must not be empty",
+                     id="empty category"),
+        pytest.param([_exemption(name=" ")], "fee_exemptions[0].name", "must not be empty", id="empty name"),
+        pytest.param([_exemption(name=3)], "fee_exemptions[0].name", "expected a string", id="name not a string"),
+        pytest.param([_exemption(), _exemption(name="Thương binh hạng 1/4")], "fee_exemptions[1].category",
+                     "duplicate category 'war_invalid'", id="duplicate category"),
+        pytest.param([_exemption(legal_basis="tt_999_2099")], "fee_exemptions[0].legal_basis",
+                     "unknown source 'tt_999_2099'", id="unknown source"),
+        pytest.param([_exemption(legal_basis="Thông tư 244")], "fee_exemptions[0].legal_basis",
+                     "does not match", id="source id malformed"),
+    ],
+)
+def test_bad_fee_exemptions_are_refused(exemptions: Any, field: str, message: str) -> None:
+    documents = sample_documents()
+    sample_procedure(documents, JUDICIAL_RECORD)["fee_exemptions"] = exemptions
+    with pytest.raises(CatalogueError) as raised:
+        create_catalogue(documents)
+    assert (raised.value.file, raised.value.procedure_code, raised.value.field) == (
+        "procedures.json", JUDICIAL_RECORD, field), str(raised.value)
+    assert message in raised.value.message
+
+
+def test_fee_exemptions_only_on_a_procedure_with_a_fee() -> None:
+    documents = sample_documents()
+    sample_procedure(documents, BIRTH)["fee_exemptions"] = [_exemption()]
+    with pytest.raises(CatalogueError) as raised:
+        create_catalogue(documents)
+    assert (raised.value.procedure_code, raised.value.field) == (BIRTH, "fee_exemptions")
+    assert "fee_vnd > 0" in raised.value.message
+    # The same rule holds for a procedure read back on its own (the store's path).
+    data = procedure_to_dict(next(p for p in shipped_catalogue().procedures if p.code == BIRTH))
+    data["fee_exemptions"] = [_exemption()]
+    with pytest.raises(CatalogueError) as raised:
+        procedure_from_dict(data)
+    assert raised.value.field == "fee_exemptions"
