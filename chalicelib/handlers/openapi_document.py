@@ -348,11 +348,19 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "items": _object({"name": _STRING, "url": {"type": "string", "format": "uri"}}),
             },
             "route": {"type": "array", "items": _object({
-                "kind": {"type": "string", "enum": ["reception", "processing"]},
+                "kind": {"type": "string", "enum": ["reception", "payment", "processing"],
+                         "description": "payment: where a level-4 fee waits (status 6); its days are the "
+                                        "citizen's time to pay"},
                 **agency_step,
                 "parallel": {"type": "array", "items": _object(agency_step)},
             })},
             "legal_basis": {"type": "array", "items": _STRING},
+            "fee_exemptions": {
+                "type": "array",
+                "description": "Đối tượng được miễn phí, lệ phí / who pays no fee, and the legal text that says so; "
+                               "claimed with fee_exemption on submission",
+                "items": _object({"category": _STRING, "name": _STRING, "legal_basis": _STRING}),
+            },
         }),
         "UploadTicket": _object(
             {
@@ -392,7 +400,9 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "received_at": _NULLABLE_DATE_TIME,
             "fee": _object({
                 "amount_vnd": {"type": "integer", "minimum": 0},
-                "status": {"type": "string", "enum": ["not_required", "unpaid", "paid"]},
+                "status": {"type": "string", "enum": ["not_required", "unpaid", "paid", "exempt"]},
+                "exemption": {"oneOf": [_object({"category": _STRING, "name": _STRING}), {"type": "null"}],
+                              "description": "the exemption claimed at submission, if any"},
             }),
             "applicant": _object(
                 {name: _STRING for name in APPLICANT_SCHEMA["properties"]},
