@@ -844,6 +844,44 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 },
             },
         },
+        "/dossiers/{code}/receipt": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "get": {
+                "operationId": "getDossierReceipt",
+                "tags": ["dossiers"],
+                "summary": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu số 01), PDF / the receipt slip 01 as PDF",
+                "description": "Chỉ chủ hồ sơ, sau khi bộ phận một cửa tiếp nhận / only the owner, once the desk "
+                               "has received the dossier: a short-lived link to the PDF (with a QR code of the "
+                               "public tracker). Anyone else (another citizen, any agency key) and a dossier "
+                               "not yet received get the same 404 receipt_not_found.",
+                "security": CITIZEN_OR_AGENCY_SECURITY,
+                "responses": {
+                    "200": _ok("Liên kết tải PDF, hết hạn sau 15 phút / the PDF link, 15 minutes at most",
+                               "ResultLink"),
+                    **_errors(401, 404, 415, 422, names={**_ERROR_RESPONSE_NAMES,
+                                                         401: "UnauthenticatedCitizenOrAgency"}),
+                },
+            },
+        },
+        "/dossiers/{code}/result-notice": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "get": {
+                "operationId": "getDossierResultNotice",
+                "tags": ["dossiers"],
+                "summary": "Thông báo kết quả giải quyết hồ sơ, PDF / the result notice as PDF",
+                "description": "Chỉ chủ hồ sơ, khi đã có kết quả (trạng thái 9, 10) / only the owner, once the "
+                               "result is recorded: a short-lived link to the PDF (with a QR code of the public "
+                               "tracker). Anyone else and a dossier without a result get the same 404 "
+                               "result_notice_not_found.",
+                "security": CITIZEN_OR_AGENCY_SECURITY,
+                "responses": {
+                    "200": _ok("Liên kết tải PDF, hết hạn sau 15 phút / the PDF link, 15 minutes at most",
+                               "ResultLink"),
+                    **_errors(401, 404, 415, 422, names={**_ERROR_RESPONSE_NAMES,
+                                                         401: "UnauthenticatedCitizenOrAgency"}),
+                },
+            },
+        },
         "/dossiers/{code}/payment": {
             "parameters": [_ref("parameters", "DossierCode")],
             "post": {

@@ -72,6 +72,8 @@ ROUTES = {
     ("/dossiers", "get"),
     ("/dossiers/{code}", "get"),
     ("/dossiers/{code}/result", "get"),
+    ("/dossiers/{code}/receipt", "get"),
+    ("/dossiers/{code}/result-notice", "get"),
     ("/dossiers/{code}/withdraw", "post"),
     ("/dossiers/{code}/supplement", "post"),
     ("/dossiers/{code}/payment", "post"),
@@ -96,6 +98,8 @@ CITIZEN_OR_AGENCY_OPERATIONS = {
     ("/uploads", "post"),
     ("/dossiers/{code}", "get"),
     ("/dossiers/{code}/result", "get"),
+    ("/dossiers/{code}/receipt", "get"),
+    ("/dossiers/{code}/result-notice", "get"),
 }
 # Stripe's, authenticated by the Stripe-Signature over the raw body, not by a bearer credential.
 STRIPE_OPERATIONS = {
@@ -782,6 +786,14 @@ def results_journey(check: Checker, token: str, other_token: str) -> None:
     assert check("GET", "/dossiers/000.00.21.H38-261126-9999/result", 404, token)["error"]["code"] == (
         "result_not_found")
     check("GET", f"{result_path}?x=1", 422, token)
+    # The PDFs: slip 01 (received) and the result notice, for the owner only.
+    for path, missing in ((f"/dossiers/{code}/receipt", "receipt_not_found"),
+                          (f"/dossiers/{code}/result-notice", "result_notice_not_found")):
+        check("GET", path, 401)
+        assert check("GET", path, 404, other_token)["error"]["code"] == missing
+        check("GET", f"{path}?x=1", 422, token)
+        pdf = check("GET", path, 200, token)
+        assert requests.get(pdf["url"], timeout=10).content.startswith(b"%PDF")
     link = check("GET", result_path, 200, token)
     assert requests.get(link["url"], timeout=10).content == RESULT
     returned = check("GET", f"/dossiers/{code}", 200, token)
