@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from chalicelib.domain.calendar import VN_TZ
 from chalicelib.domain.dossiers import Dossier, LogEntry
-from chalicelib.domain.workflow import APOLOGISE, DossierStatus
+from chalicelib.domain.workflow import APOLOGISE, PAYMENT_FAILED, DossierStatus
 
 SMS_MAX_CHARS = 300
 
@@ -41,7 +41,7 @@ class Message:
 
 
 # Entries that leave the status as it is but change what the citizen was promised.
-CITIZEN_RELEVANT_ACTIONS = frozenset({APOLOGISE})
+CITIZEN_RELEVANT_ACTIONS = frozenset({APOLOGISE, PAYMENT_FAILED})
 
 
 def should_notify(entry: LogEntry) -> bool:

@@ -123,7 +123,8 @@ ACTIONS: dict[str, Action] = {
 APOLOGISE = "apologise"
 ESCALATE = "escalate"
 FEE_EXEMPTED = "fee_exempted"
-LOG_ONLY_ACTIONS = frozenset({APOLOGISE, ESCALATE, FEE_EXEMPTED})
+PAYMENT_FAILED = "payment_failed"
+LOG_ONLY_ACTIONS = frozenset({APOLOGISE, ESCALATE, FEE_EXEMPTED, PAYMENT_FAILED})
 
 
 def transition(current: DossierStatus | None, action_name: str, role: str) -> DossierStatus:

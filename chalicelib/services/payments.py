@@ -13,17 +13,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.domain.dossiers import Dossier
+from chalicelib.domain.dossiers import Dossier, LogEntry
 from chalicelib.domain.errors import Conflict, ServiceUnavailable
 from chalicelib.domain.payments import settles_fee
-from chalicelib.domain.workflow import DossierStatus
+from chalicelib.domain.workflow import PAYMENT_FAILED, DossierStatus
 from chalicelib.integrations.payments import (
     Intent,
     PaymentProviderError,
     StripeGateway,
     verify_event,
 )
-from chalicelib.services import routing
+from chalicelib.services import changes, routing
 from chalicelib.services.deps import get_store, now
 from chalicelib.services.dossiers import get_own_dossier
 from chalicelib.store.payments import Payment, PaymentStore
@@ -149,9 +149,15 @@ def _handle_intent_event(event_type: str, intent_id: str, store: PaymentStore) -
         return "ignored"
     if intent.status != "succeeded":
         if event_type == FAILED:
-            # The dossier keeps waiting (status 6); the citizen sees the error in the payment
-            # form and may pay again with the same intent.
+            # The dossier keeps waiting (status 6) and the citizen is told (the progress log and
+            # a notification); they may pay again with the same intent.
             logger.info("fee payment failed for a dossier (intent %s, status %s)", intent.id, intent.status)
+            if dossier.status is DossierStatus.AWAITING_FEE:
+                changes.apply(dossier, LogEntry(
+                    at=now(), actor="system", action=PAYMENT_FAILED, from_status=dossier.status,
+                    to_status=dossier.status,
+                    note="Thanh toán phí không thành công, vui lòng thử lại / "
+                         "The fee payment failed, please try again"))
             return "failed_payment"
         return "ignored"
     if not settles_fee(status=intent.status, amount=intent.amount, currency=intent.currency,

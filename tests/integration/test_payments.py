@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -306,7 +307,14 @@ def test_a_declined_card_leaves_the_dossier_waiting(
     assert handled.status_code == 200 and json.loads(handled.body)["outcome"] == "failed_payment"
     dossier = get_store().get_dossier(code)
     assert dossier is not None and int(dossier.status) == 6 and dossier.fee_status != "paid"
-    assert history(code) == ["submit", "receive", "request_fee"]
+    assert history(code) == ["submit", "receive", "request_fee", "payment_failed"]
+    # The citizen was told (email, into moto's SES), and the status did not move.
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    mails = [m for m in ses_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].sent_messages
+             if code in m.subject and "payment failed" in m.body]
+    assert len(mails) == 1
     # The citizen may try again with the same intent (Stripe's way; localstripe cannot
     # confirm an intent whose charge was declined, so the retry itself is not run here).
     assert json.loads(start_payment(api, sample_token, code).body) == view
