@@ -251,8 +251,7 @@ def test_a_citizen_pays_the_fee_through_localstripe(local_stack: dict[str, Any],
         return next((t for t in items if t["dossier_code"] == code), None)
 
     task = wait_for(desk_task)
-    # As an agency would: decide once the task.assigned webhook arrived (deciding earlier
-    # than the route registers its wait is a separate race, reported).
+    # As an agency would: decide once the task.assigned webhook arrived.
     wait_for(lambda: task["task_id"] in requests.get(desk_receiver, timeout=TIMEOUT).text)
     assert api(local_stack, "POST", f"/agency/tasks/{task['task_id']}/decision", desk,
                json={"decision": "receive"}).status_code == 200
@@ -278,6 +277,23 @@ def test_a_citizen_pays_the_fee_through_localstripe(local_stack: dict[str, Any],
     dossier = api(local_stack, "GET", f"/dossiers/{code}", sample_token).json()
     assert dossier["fee"]["status"] == "paid"
     processing = keys[detail["route"][-1]["agency_code"]]
-    wait_for(lambda: any(t["dossier_code"] == code
-                         for t in api(local_stack, "GET", "/agency/tasks", processing).json()["items"]
-                         if t["step"]["kind"] == "processing"))
+
+    def processing_task() -> dict[str, Any] | None:
+        items = api(local_stack, "GET", "/agency/tasks", processing).json()["items"]
+        return next((t for t in items if t["dossier_code"] == code and t["step"]["kind"] == "processing"), None)
+
+    last = wait_for(processing_task)
+    # The agency uploads the result straight to S3 and approves with it; the citizen downloads it.
+    result = "Phiếu lý lịch tư pháp số 123/2026".encode()
+    ticket = api(local_stack, "POST", "/uploads", processing, json={
+        "filename": "phieu-ly-lich-tu-phap.pdf", "content_type": "application/pdf", "size": len(result),
+        "dossier_code": code}).json()
+    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("r.pdf", result)}, timeout=TIMEOUT)
+    assert sent.status_code in (200, 201, 204), sent.text
+    approved = api(local_stack, "POST", f"/agency/tasks/{last['task_id']}/decision", processing,
+                   json={"decision": "approve", "result_upload_id": ticket["upload_id"]})
+    assert approved.status_code == 200, approved.text
+    link = api(local_stack, "GET", f"/dossiers/{code}/result", sample_token)
+    assert link.status_code == 200, link.text
+    assert requests.get(link.json()["url"], timeout=TIMEOUT).content == result
+    assert api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 10
