@@ -169,28 +169,8 @@ def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
 def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str, Any], sample_token: str) -> None:
     """Submit over HTTP; each agency on the route gets a signed task.assigned webhook at its
     sample receiver, decides through the agency API, and the route ends done (9)."""
-    detail = api(local_stack, "GET", "/procedures/LD.012").json()  # level 4, no fee to wait for
+    code, detail = _submit_any(local_stack, sample_token, "LD.012")  # level 4, no fee to wait for
     keys = {agency["code"]: agency for agency in local_stack["agencies"]}
-    documents = [{"document_id": doc["id"], "upload_id": upload(local_stack, sample_token, b"%PDF", "a.pdf")}
-                 for doc in detail["required_documents"] if doc["required"]]
-    form: dict[str, Any] = {}
-    for name in detail["form_schema"].get("required", []):
-        spec = detail["form_schema"]["properties"][name]
-        if "enum" in spec:
-            form[name] = spec["enum"][0]
-        elif spec.get("type") == "integer":
-            form[name] = max(1, spec.get("minimum", 1))
-        elif spec.get("format") == "date":
-            form[name] = "1990-05-17"
-        else:
-            form[name] = "Nguyễn Thị Cúc"
-    submitted = api(local_stack, "POST", "/dossiers", sample_token, json={
-        "procedure_code": "LD.012",
-        "applicant": {"full_name": "Nguyễn Văn An", "id_number": "068090001234", "phone": "0912345678",
-                      "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt"},
-        "form": form, "documents": documents})
-    assert submitted.status_code == 201, submitted.text
-    code = submitted.json()["code"]
     for step in detail["route"]:
         agency = keys[step["agency_code"]]
         receiver_page = agency["webhook_url"].rsplit("/webhooks", 1)[0] + "/"
