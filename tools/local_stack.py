@@ -406,6 +406,8 @@ class LocalStack:
             # Citizens' email and SMS land in moto (its SES and SNS backends) locally.
             "MOTCUA_NOTIFY_FROM_EMAIL": self.outputs["NotifyFromEmail"],
             "MOTCUA_NOTIFY_SMS": "on",
+            # QR codes on the PDFs and links in notifications open the web front's tracker.
+            "MOTCUA_PUBLIC_TRACK_URL": f"{self._planned_web_url()}/track.html?code={{code}}",
         }
         self._start_stripe()
         runtime_env.update({
@@ -643,6 +645,12 @@ class LocalStack:
 
     def _stop_api(self) -> None:
         _stop_process_group(self._api)
+
+    def _planned_web_url(self) -> str:
+        """The web front's URL, known before it starts (the API must know it when it starts)."""
+        if self.web_port == 0:
+            self.web_port = _free_port(self.host)
+        return f"http://{_url_host(self.host)}:{self.web_port}"
 
     def _start_web(self) -> None:
         if not WEB_DIR.is_dir():

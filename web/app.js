@@ -21,7 +21,7 @@
   getJson("/config")
     .then(function (config) {
       if (config && config.province) {
-        document.getElementById("province").textContent = "· " + config.province;
+        document.getElementById("province").textContent = "· " + (config.province.name || config.province.code);
       }
     })
     .catch(function () { /* the list below reports API errors */ });

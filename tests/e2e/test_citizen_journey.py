@@ -191,6 +191,20 @@ def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str,
     wait_for(lambda: api(local_stack, "GET", f"/track/{code}").json()["status_code"] == 9)
     history = api(local_stack, "GET", f"/dossiers/{code}", sample_token).json()["history"]
     assert [h["status_code"] for h in history][:2] == [1, 2]
+    # Slip 01 as PDF: its QR code and printed link open the web front's tracker for this dossier.
+    import io
+    from urllib.parse import quote
+
+    from pypdf import PdfReader
+
+    receipt = api(local_stack, "GET", f"/dossiers/{code}/receipt", sample_token)
+    assert receipt.status_code == 200, receipt.text
+    pdf = requests.get(receipt.json()["url"], timeout=TIMEOUT).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    tracker = f"{local_stack['web_url']}/track.html?code={quote(code, safe='')}"
+    assert tracker in text.replace("\n", "")
+    page = requests.get(f"{local_stack['web_url']}/track.html", timeout=TIMEOUT)
+    assert page.status_code == 200 and "Tra cứu hồ sơ" in page.text
 
 
 def _submit_any(stack: dict[str, Any], token: str, procedure_code: str) -> tuple[str, dict[str, Any]]:
