@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 MEBIBYTE = 1024 * 1024
 
@@ -112,24 +113,26 @@ class Settings:
         return f"{self.cognito_issuer}/.well-known/jwks.json"
 
 
-def _int(env: dict[str, str], key: str, default: int) -> int:
+_N = TypeVar("_N", int, float)
+
+
+def _number(env: dict[str, str], key: str, default: _N, parse: type[_N]) -> _N:
     raw = env.get(key)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise SettingsError(f"setting {key} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"setting {key} must be {'an integer' if parse is int else 'a number'}, "
+                            f"got {raw!r}") from exc
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    return _number(env, key, default, int)
 
 
 def _float(env: dict[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"setting {key} must be a number, got {raw!r}") from exc
+    return _number(env, key, default, float)
 
 
 def _switch(env: dict[str, str], key: str, default: bool) -> bool:
