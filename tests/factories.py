@@ -52,6 +52,17 @@ def create_procedure_dict(code: str = "2.000488", *, level: int = 4, fee_vnd: in
     }
 
 
+def create_interagency_procedure_dict(code: str = "LT.0001") -> dict[str, Any]:
+    """Liên thông across levels: commune desk → province department → province service centre."""
+    procedure = create_procedure_dict(code, agency=COMMUNE, tier="commune", days=6, fee_vnd=0)
+    procedure["route"] = [
+        {"kind": "reception", "agency_code": COMMUNE, "days": 1},
+        {"kind": "processing", "agency_code": JUSTICE, "days": 3},
+        {"kind": "processing", "agency_code": DESK, "days": 2},
+    ]
+    return procedure
+
+
 def create_catalogue(procedures: list[dict[str, Any]] | None = None) -> Catalogue:
     if procedures is None:
         procedures = [

@@ -20,7 +20,13 @@ import requests
 from chalicelib.config import get_settings
 from chalicelib.domain.uploads import Upload
 from chalicelib.services.deps import get_store
-from tests.factories import COMMUNE, DESK, JUSTICE, create_catalogue, create_procedure_dict
+from tests.factories import (
+    COMMUNE,
+    DESK,
+    JUSTICE,
+    create_catalogue,
+    create_interagency_procedure_dict,
+)
 from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
 
 RESULT = b"%PDF-1.4 Phieu ly lich tu phap so 123/2026"
@@ -222,12 +228,7 @@ def test_a_result_that_does_not_fit_is_refused_and_changes_nothing(
 
 def test_only_the_last_step_carries_a_result(api: Any, aws: dict[str, str], sample_token: str,
                                              frozen_clock: datetime, agencies: Agencies) -> None:
-    procedure = create_procedure_dict("LT.0001", agency=COMMUNE, tier="commune", days=6, fee_vnd=0)
-    procedure["route"] = [
-        {"kind": "reception", "agency_code": COMMUNE, "days": 1},
-        {"kind": "processing", "agency_code": JUSTICE, "days": 3},
-        {"kind": "processing", "agency_code": DESK, "days": 2},
-    ]
+    procedure = create_interagency_procedure_dict()
     get_store().put_catalogue(create_catalogue([procedure]))
     code = submit(api, sample_token, "LT.0001")
     desk_task = agencies.task_for(COMMUNE, code)

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from chalicelib.services.deps import get_store
-from tests.factories import COMMUNE, DESK, JUSTICE, create_catalogue, create_procedure_dict
+from tests.factories import (
+    COMMUNE,
+    DESK,
+    JUSTICE,
+    create_catalogue,
+    create_interagency_procedure_dict,
+    create_procedure_dict,
+)
 from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
 
 
@@ -91,12 +98,7 @@ def test_decisions_that_do_not_fit_are_refused_and_change_nothing(
 def test_three_agency_interagency_route(api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime,
                                         agencies: Agencies) -> None:
     """Commune desk → province department → province People's Committee (liên thông)."""
-    procedure = create_procedure_dict("LT.0001", agency=COMMUNE, tier="commune", days=6, fee_vnd=0)
-    procedure["route"] = [
-        {"kind": "reception", "agency_code": COMMUNE, "days": 1},
-        {"kind": "processing", "agency_code": JUSTICE, "days": 3},
-        {"kind": "processing", "agency_code": DESK, "days": 2},
-    ]
+    procedure = create_interagency_procedure_dict()
     get_store().put_catalogue(create_catalogue([procedure]))
     code = submit(api, sample_token, "LT.0001")
     assert code.startswith(f"{COMMUNE}-")
