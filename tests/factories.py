@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.catalogue import Catalogue, Procedure, parse_catalogue, procedure_from_dict
+from chalicelib.domain.dossiers import DocumentRef, Dossier
+from chalicelib.domain.workflow import DossierStatus
 
 DESK = "000.00.21.H38"
 JUSTICE = "000.00.05.H38"
@@ -122,3 +125,23 @@ def create_upload_request(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"filename": "Tờ khai.pdf", "content_type": "application/pdf", "size": 1024}
     body.update(overrides)
     return body
+
+
+# Thursday 26 November 2026 09:00 in Vietnam; due Thursday 10 December 2026 at 17:00 there.
+SAMPLE_SUBMITTED_AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+SAMPLE_DUE_AT = datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
+
+
+def create_dossier(status: DossierStatus = DossierStatus.RECEIVED, **overrides: Any) -> Dossier:
+    """A 2.000488 dossier received at the province desk (any field overridable)."""
+    fields: dict[str, Any] = {
+        "code": f"{DESK}-261126-0001", "procedure_code": "2.000488",
+        "procedure_name": "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam", "agency_code": DESK,
+        "owner": "citizen-sub-1", "applicant": create_applicant(),
+        "form": {"purpose": "Xin việc làm", "birth_date": "1990-05-17"},
+        "documents": (DocumentRef("to_khai", "upload-1"),), "status": status,
+        "submitted_at": SAMPLE_SUBMITTED_AT, "due_at": SAMPLE_DUE_AT, "updated_at": SAMPLE_SUBMITTED_AT,
+        "fee_vnd": 200000, "fee_status": "unpaid",
+    }
+    fields.update(overrides)
+    return Dossier(**fields)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from chalicelib.domain.catalogue import FeeExemption, Procedure
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.forms import FieldError, ValidationFailed, validate_against
 from chalicelib.domain.slips import Slip, SlipNumber
 from chalicelib.domain.workflow import DossierStatus
@@ -46,6 +46,7 @@ SERVER_OWNED_FIELDS = frozenset(
         "history",
         "result",
         "agency_code",
+        "rated_at",
     }
 )
 
@@ -242,6 +243,15 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class Rating:
+    """The applicant's rating of how their dossier was handled (one per dossier)."""
+
+    score: int  # 1 very dissatisfied .. 5 very satisfied
+    comment: str
+    rated_at: datetime
+
+
+@dataclass(frozen=True)
 class ResultDocument:
     """The result document an agency uploaded (to the uploads bucket, under results/<code>/)."""
 
@@ -275,6 +285,7 @@ class Dossier:
     result: ResultDocument | None = None  # the last step's result document, recorded with its approval
     # The exemption the applicant claimed, as the catalogue said when the dossier was submitted.
     fee_exemption: FeeExemption | None = None
+    rating: Rating | None = None
 
     def has_slip(self, number: SlipNumber) -> bool:
         return any(slip.number is number for slip in self.slips)
@@ -330,3 +341,34 @@ def validate_supplement(procedure: Procedure, dossier: Dossier, body: Mapping[st
     if errors:
         raise ValidationFailed(errors)
     return Supplement(form=form, new_documents=new_documents, note=str(body.get("note", "")).strip())
+
+
+# A dossier is rated once it has been decided: received and processed to a result or a
+# refusal, or refused at the desk. A withdrawn dossier was the applicant's own choice.
+RATEABLE_STATUSES = frozenset({DossierStatus.NOT_RECEIVED, DossierStatus.STOPPED, DossierStatus.DONE,
+                               DossierStatus.RESULT_RETURNED})
+
+RATING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["score"],
+    "properties": {
+        "score": {"type": "integer", "minimum": 1, "maximum": 5, "title": "Mức độ hài lòng"},
+        "comment": {"type": "string", "maxLength": 1000, "title": "Góp ý"},
+    },
+}
+
+
+def parse_rating(dossier: Dossier, body: Mapping[str, Any], at: datetime) -> Rating:
+    """The applicant's rating, if the dossier may be rated now."""
+    refuse_server_owned(body)
+    validate_against(RATING_SCHEMA, body, prefix="")
+    if dossier.rating is not None:
+        raise Conflict("Hồ sơ đã được đánh giá / This dossier has already been rated", code="already_rated")
+    if dossier.status not in RATEABLE_STATUSES:
+        raise Conflict(
+            f"Chỉ đánh giá được hồ sơ đã giải quyết (đang: {dossier.status.label_vi}) / "
+            f"Only a decided dossier can be rated (it is {dossier.status.label_en})",
+            code="not_rateable",
+        )
+    return Rating(score=int(body["score"]), comment=str(body.get("comment", "")).strip(), rated_at=at)

@@ -10,7 +10,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.handlers import presenters
 from chalicelib.handlers.http import api_route, int_param, page_limit, query_params
-from chalicelib.services import catalogue
+from chalicelib.services import catalogue, stats
 
 bp = Blueprint(__name__)
 
@@ -58,3 +58,9 @@ def list_procedures() -> dict[str, Any]:
 def get_procedure(code: str) -> dict[str, Any]:
     query_params(bp.current_request, set())
     return presenters.procedure_detail(catalogue.procedure_detail(code))
+
+
+@api_route(bp, "/stats", methods=["GET"])
+def get_stats() -> dict[str, Any]:
+    params = query_params(bp.current_request, {"month"})
+    return stats.statistics(params.get("month") or None)

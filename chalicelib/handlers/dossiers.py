@@ -93,6 +93,15 @@ def supplement_dossier(code: str) -> dict[str, Any]:
     return presenters.dossier_detail(dossiers.supplement_dossier(citizen.sub, code, json_body(request)))
 
 
+@api_route(bp, "/dossiers/{code}/rating", methods=["POST"])
+def rate_dossier(code: str) -> Response:
+    request = bp.current_request
+    citizen = current_citizen(request)
+    query_params(request, set())
+    dossier = dossiers.rate_dossier(citizen.sub, code, json_body(request))
+    return json_response(presenters.rating(dossier), status_code=201)
+
+
 @api_route(bp, "/track/{code}", methods=["GET"])
 def track(code: str) -> dict[str, Any]:
     query_params(bp.current_request, set())

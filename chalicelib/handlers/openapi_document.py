@@ -2,7 +2,7 @@
 
 Built once (per page-size setting) and cached. Request schemas are the domain's
 own dicts (``SUBMISSION_SCHEMA``, ``APPLICANT_SCHEMA``, ``WITHDRAWAL_SCHEMA``,
-``SUPPLEMENT_SCHEMA``, ``UPLOAD_REQUEST_SCHEMA``, ``DECISION_SCHEMA``), so what is
+``SUPPLEMENT_SCHEMA``, ``UPLOAD_REQUEST_SCHEMA``, ``DECISION_SCHEMA``, ``RATING_SCHEMA``), so what is
 documented is what is validated (also ``AGENCY_UPLOAD_REQUEST_SCHEMA`` and
 ``PAYMENT_REQUEST_SCHEMA``); response schemas follow ``presenters.py`` field by field
 (``tests/integration/test_openapi.py`` checks real responses against them, and a
@@ -16,9 +16,16 @@ from functools import lru_cache
 from typing import Any, get_args
 
 from chalicelib.config import Settings, SettingsError, get_settings
-from chalicelib.domain.dossiers import APPLICANT_SCHEMA, SUBMISSION_SCHEMA, SUPPLEMENT_SCHEMA, WITHDRAWAL_SCHEMA
+from chalicelib.domain.dossiers import (
+    APPLICANT_SCHEMA,
+    RATING_SCHEMA,
+    SUBMISSION_SCHEMA,
+    SUPPLEMENT_SCHEMA,
+    WITHDRAWAL_SCHEMA,
+)
 from chalicelib.domain.payments import PAYMENT_REQUEST_SCHEMA
 from chalicelib.domain.slips import SlipNumber
+from chalicelib.domain.stats import LEVELS
 from chalicelib.domain.tasks import DECISION_SCHEMA, DECISIONS, TaskKind, TaskRole, TaskStatus
 from chalicelib.domain.uploads import AGENCY_UPLOAD_REQUEST_SCHEMA, UPLOAD_REQUEST_SCHEMA
 from chalicelib.domain.workflow import ACTIONS, LOG_ONLY_ACTIONS, DossierStatus
@@ -174,6 +181,36 @@ def _slip_schema(number: SlipNumber, details: dict[str, dict[str, Any]]) -> dict
 
 
 @lru_cache(maxsize=4)
+def _statistics_schema() -> dict[str, Any]:
+    count: dict[str, Any] = {"type": "integer", "minimum": 0}
+    rate: dict[str, Any] = {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                            "description": "0..1; null when nothing to count"}
+    levels = _object({level: count for level in LEVELS})
+    procedures = {"total": count, "online": count, "interagency": count, "by_level": levels}
+    shown = {"received": count, "done": count, "on_time": count, "late": count, "overdue": count}
+    return _object({
+        "province": _object({"code": _STRING, "name": _STRING}),
+        "generated_at": _DATE_TIME,
+        "month": {"type": ["string", "null"]},
+        "procedures": _object({**procedures, "by_tier": {
+            "type": "object", "additionalProperties": _object(procedures),
+            "description": "theo cấp (tỉnh, xã) / per tier"}}),
+        "dossiers": _object({
+            "submitted": count, **shown, "not_received": count, "approved": count, "rejected": count,
+            "in_progress": count, "on_time_rate": rate, "online_rate": rate, "online_payment_rate": rate,
+            "electronic_result_rate": rate,
+            "satisfaction": _object({"ratings": count, "average": {"type": ["number", "null"]},
+                                     "satisfied_rate": rate}),
+        }),
+        "months": {"type": "array", "items": _object({"month": _STRING, **shown})},
+        "agencies": {"type": "array", "items": _object({
+            "agency_code": _STRING, "name": _STRING, "tier": _NULLABLE_STRING, **shown, "on_time_rate": rate})},
+    }, description=(
+        "Bộ đếm cập nhật cùng mỗi thay đổi hồ sơ, không quét dữ liệu / counters kept with every dossier change. "
+        "on_time_rate = on_time / done (supplement pauses deducted: the deadline restarts after a supplement); "
+        "online_payment_rate = paid online / fees asked; electronic_result_rate = electronic results / approvals."))
+
+
 def _document(page_size_max: int) -> dict[str, Any]:
     applicant_schema = copy.deepcopy(APPLICANT_SCHEMA)
     submission_schema = copy.deepcopy(SUBMISSION_SCHEMA)
@@ -415,12 +452,22 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "slips": {"type": "array", "items": _schema("Slip"),
                       "description": "Các phiếu đã lập (Thông tư 01/2018/TT-VPCP) / the slips issued so far, "
                                      "by slip number, then by issue time"},
+            "rating": {"oneOf": [_schema("Rating"), {"type": "null"}],
+                       "description": "Đánh giá của người nộp / the applicant's rating, once decided"},
             "result": {
                 "oneOf": [_schema("DossierResult"), {"type": "null"}],
                 "description": "Tệp kết quả trả trực tuyến / the result document returned online; null when "
                                "there is none (not yet decided, or a result on paper)",
             },
         }),
+        "Rating": _object({
+            "score": {"type": "integer", "minimum": 1, "maximum": 5,
+                      "description": "1 rất không hài lòng … 5 rất hài lòng / 1 very dissatisfied … 5 very satisfied"},
+            "comment": _STRING,
+            "rated_at": _DATE_TIME,
+        }),
+        "RatingRequest": copy.deepcopy(RATING_SCHEMA),
+        "Statistics": _statistics_schema(),
         "DossierResult": _object(
             {
                 "filename": {"type": "string", "description": "Tên tệp cơ quan đã tải lên / as uploaded"},
@@ -584,7 +631,8 @@ def _document(page_size_max: int) -> dict[str, Any]:
         ),
         "Conflict": _error_response(
             "Trạng thái không cho phép / the resource's state does not allow this",
-            ["invalid_status", "concurrent_update", "upload_already_used", "busy", "not_awaiting_fee"],
+            ["invalid_status", "concurrent_update", "upload_already_used", "busy", "not_awaiting_fee",
+             "already_rated", "not_rateable"],
             {"code": "invalid_status",
              "message": "Không thể 'withdraw' khi hồ sơ đang ở trạng thái Rút hồ sơ / "
                         "Cannot withdraw a dossier that is Withdrawn"},
@@ -959,6 +1007,35 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 },
             },
         },
+        "/dossiers/{code}/rating": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "post": {
+                "operationId": "rateDossier",
+                "tags": ["dossiers"],
+                "summary": "Đánh giá mức độ hài lòng (hồ sơ đã giải quyết, một lần) / rate a decided dossier, once",
+                "security": CITIZEN_SECURITY,
+                "requestBody": {"required": True, "content": _json_content(
+                    _schema("RatingRequest"), {"score": 5, "comment": "Cán bộ hướng dẫn tận tình"})},
+                "responses": {
+                    "201": _ok("Đã ghi nhận / the rating", "Rating"),
+                    **_errors(400, 401, 404, 409, 413, 415, 422),
+                },
+            },
+        },
+        "/stats": {
+            "get": {
+                "operationId": "getStatistics",
+                "tags": ["statistics"],
+                "summary": "Thống kê công khai (Quyết định 766/QĐ-TTg) / public statistics",
+                "parameters": [query("month", {"type": "string", "pattern": "^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$"},
+                                     "Chỉ tháng này / only this month's dossiers (YYYY-MM)")],
+                "responses": {
+                    "200": _ok("Thủ tục theo cấp và mức độ; hồ sơ và chỉ số / procedures by tier and level; "
+                               "dossiers and indicators", "Statistics"),
+                    **_errors(415, 422),
+                },
+            },
+        },
         "/track/{code}": {
             "parameters": [_ref("parameters", "DossierCode")],
             "get": {
@@ -1069,6 +1146,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
             {"name": "catalogue", "description": "Thủ tục hành chính / procedures"},
             {"name": "dossiers", "description": "Hồ sơ của công dân / citizen dossiers"},
             {"name": "tracking", "description": "Tra cứu công khai / public tracking"},
+            {"name": "statistics", "description": "Thống kê công khai / public statistics"},
             {"name": "agency", "description": "Hộp việc và quyết định của cơ quan / agency tasks and decisions"},
             {"name": "payments", "description": "Nộp phí trực tuyến qua Stripe / online fee payment (Stripe)"},
             {"name": "meta", "description": "Tài liệu API / API description"},

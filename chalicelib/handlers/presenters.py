@@ -129,7 +129,15 @@ def dossier_detail(dossier: Dossier) -> dict[str, Any]:
         "history": [_history(entry) for entry in dossier.history],
         "slips": [_slip(slip) for slip in dossier.slips],
         "result": _result(dossier),
+        "rating": rating(dossier),
     }
+
+
+def rating(dossier: Dossier) -> dict[str, Any] | None:
+    if dossier.rating is None:
+        return None
+    return {"score": dossier.rating.score, "comment": dossier.rating.comment,
+            "rated_at": local_time(dossier.rating.rated_at)}
 
 
 def _fee(dossier: Dossier) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from chalicelib.domain.dossiers import (
     LogEntry,
     format_dossier_code,
     is_dossier_code,
+    parse_rating,
     parse_submission_envelope,
     validate_submission,
     validate_supplement,
@@ -144,6 +145,12 @@ def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
     routing.stop_route(withdrawn, "withdrawn by the applicant")
     return withdrawn
 
+
+
+def rate_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossier:
+    """The applicant rates a decided dossier, once; the rating counts in the statistics."""
+    dossier = get_own_dossier(owner, code)
+    return get_store().rate(dossier, parse_rating(dossier, body, now()))
 
 
 def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossier:

@@ -24,6 +24,8 @@ Access patterns (no Scan on any request path):
 | 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
 | 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT#                         |
 |   | result downloads)                     |                                                                    |
+| 14| statistics: catalogue summary and   | PK = STATS; SK = CATALOGUE, SK begins_with MONTH#<YYYY-MM>#AGENCY# |
+|   | agency-month counters (GET /stats)    | (one Query: rows grow with months x agencies, never with dossiers) |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
 """
@@ -131,6 +133,15 @@ def wait_sk(kind: str) -> str:
     return f"WAIT#{kind}"
 
 
+STATS_PK = "STATS"
+STATS_CATALOGUE_SK = "CATALOGUE"
+STATS_MONTH_PREFIX = "MONTH#"
+
+
+def stats_counter_sk(month: str, agency_code: str) -> str:
+    return f"{STATS_MONTH_PREFIX}{month}#AGENCY#{agency_code}"
+
+
 class GSI1(GlobalSecondaryIndex["TableItem"]):
     class Meta:
         index_name = "GSI1"
@@ -209,6 +220,9 @@ class DossierItem(TableItem, discriminator="dossier"):
     result_content_type = UnicodeAttribute(null=True)
     # The fee exemption the applicant claimed: {category, name, legal_basis} as the catalogue said.
     fee_exemption = JSONAttribute(null=True)
+    rating_score = NumberAttribute(null=True)
+    rating_comment = UnicodeAttribute(null=True)
+    rated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -269,6 +283,39 @@ class AuditItem(TableItem, discriminator="audit"):
 
 class CounterItem(TableItem, discriminator="counter"):
     last_sequence = NumberAttribute()
+
+
+class CatalogueStatsItem(TableItem, discriminator="catalogue_stats"):
+    """Procedures per tier and level, and the agency directory; written with the catalogue."""
+
+    body = JSONAttribute()
+
+
+class StatsCounterItem(TableItem, discriminator="stats_counter"):
+    """One receiving agency's counters for one month, kept by ADD updates in the transactions
+    that change dossiers (an ADD creates the item). One attribute per domain/stats.py COUNTERS
+    name; an absent counter is 0."""
+
+    agency_code = UnicodeAttribute(null=True)
+    month = UnicodeAttribute(null=True)
+    submitted = NumberAttribute(null=True)
+    online = NumberAttribute(null=True)
+    received = NumberAttribute(null=True)
+    not_received = NumberAttribute(null=True)
+    done = NumberAttribute(null=True)
+    approved = NumberAttribute(null=True)
+    rejected = NumberAttribute(null=True)
+    on_time = NumberAttribute(null=True)
+    late = NumberAttribute(null=True)
+    overdue = NumberAttribute(null=True)
+    finished = NumberAttribute(null=True)
+    fee_due = NumberAttribute(null=True)
+    paid_online = NumberAttribute(null=True)
+    electronic_result = NumberAttribute(null=True)
+    returned = NumberAttribute(null=True)
+    ratings = NumberAttribute(null=True)
+    rating_sum = NumberAttribute(null=True)
+    satisfied = NumberAttribute(null=True)
 
 
 class UploadItem(TableItem, discriminator="upload"):

@@ -20,6 +20,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import stats
 from chalicelib.domain.catalogue import (
     Agency,
     Catalogue,
@@ -30,7 +31,7 @@ from chalicelib.domain.catalogue import (
     procedure_from_dict,
     procedure_to_dict,
 )
-from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, ResultDocument
+from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, Rating, ResultDocument
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.slips import Slip, SlipNumber
 from chalicelib.domain.tasks import Task
@@ -129,6 +130,21 @@ def _attach_result_in(transaction: TransactWrite, result: ResultDocument, *, own
     )
 
 
+def _count_in(transaction: TransactWrite, bump: stats.Bump | None) -> None:
+    """Adds one agency-month's counters to a transaction (an ADD creates the row)."""
+    if bump is None:
+        return
+    row = m.StatsCounterItem
+    actions: list[Any] = [row.kind.set(row), row.agency_code.set(bump.agency_code), row.month.set(bump.month)]
+    actions.extend(getattr(row, name).add(value) for name, value in sorted(bump.counts.items()))
+    transaction.update(row(m.STATS_PK, m.stats_counter_sk(bump.month, bump.agency_code)), actions=actions)
+
+
+def _counter_row(item: m.StatsCounterItem) -> stats.CounterRow:
+    counts = {name: int(getattr(item, name) or 0) for name in stats.COUNTERS}
+    return stats.CounterRow(str(item.agency_code), str(item.month), counts)
+
+
 def _log_item(code: str, entry: LogEntry, sequence: int) -> m.LogItem:
     return m.LogItem(
         m.dossier_pk(code),
@@ -175,6 +191,7 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier
         history=history,
         result=_result(item),
         fee_exemption=_fee_exemption(item),
+        rating=_rating(item),
     )
 
 
@@ -190,6 +207,12 @@ def _fee_exemption(item: m.DossierItem) -> FeeExemption | None:
         return None
     return FeeExemption(category=str(body["category"]), name=str(body.get("name", "")),
                         legal_basis=str(body.get("legal_basis", "")))
+
+
+def _rating(item: m.DossierItem) -> Rating | None:
+    if item.rating_score is None or item.rated_at is None:
+        return None
+    return Rating(score=int(item.rating_score), comment=item.rating_comment or "", rated_at=item.rated_at)
 
 
 def _result(item: m.DossierItem) -> ResultDocument | None:
@@ -236,6 +259,8 @@ class Store(m.BoundStore):
                 body=procedure_to_dict(procedure),
                 gsi1pk=m.CATALOGUE_PROCEDURES, gsi1sk=procedure.code,
             ))
+        items.append(m.CatalogueStatsItem(m.STATS_PK, m.STATS_CATALOGUE_SK,
+                                          body=stats.catalogue_summary(catalogue.agencies, catalogue.procedures)))
         if len(items) > MAX_TRANSACTION_ITEMS:
             # Not yet needed by the demo provinces; a versioned load comes with the ops importer.
             raise StoreError(f"catalogue of {len(items)} items exceeds one transaction ({MAX_TRANSACTION_ITEMS})")
@@ -352,10 +377,11 @@ class Store(m.BoundStore):
                         )
                     transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
                     transaction.save(_log_item(code, first_entry, 0))
+                    _count_in(transaction, stats.bump_for_submission(dossier))
                     _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code)
             except TransactWriteError as error:
                 reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-                upload_reasons = reasons[3:]
+                upload_reasons = reasons[4:]
                 if any(reason == "ConditionalCheckFailed" for reason in upload_reasons):
                     raise Conflict(
                         "Tệp đính kèm đã được dùng cho hồ sơ khác / An upload is already attached to a dossier",
@@ -388,6 +414,9 @@ class Store(m.BoundStore):
             result_filename=dossier.result.filename if dossier.result else None,
             result_content_type=dossier.result.content_type if dossier.result else None,
             fee_exemption=_fee_exemption_body(dossier.fee_exemption),
+            rating_score=dossier.rating.score if dossier.rating else None,
+            rating_comment=dossier.rating.comment if dossier.rating else None,
+            rated_at=dossier.rating.rated_at if dossier.rating else None,
             gsi1pk=m.owner_pk(dossier.owner), gsi1sk=m.submitted_sk(submitted, dossier.code),
             gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
         )
@@ -438,6 +467,7 @@ class Store(m.BoundStore):
         # The version attribute adds "version = <read version>" to the condition.
         transaction.save(item)
         transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
+        _count_in(transaction, stats.bump_for_change(dossier, entry, updated))
         issued = tuple(slips)
         for slip in issued:
             sort_key = m.slip_sk(int(slip.number), slip.issued_at.isoformat(), uuid.uuid4().hex[:12])
@@ -461,6 +491,39 @@ class Store(m.BoundStore):
                                code="concurrent_update") from None
             raise StoreError(f"could not update dossier: {reasons or error}") from error
         return updated
+
+    def rate(self, dossier: Dossier, rating: Rating) -> Dossier:
+        """Records the applicant's rating if nobody changed the dossier since it was read."""
+        item = m.DossierItem(m.dossier_pk(dossier.code), m.META, version=dossier.version)
+        try:
+            with self._transaction() as transaction:
+                transaction.update(item, actions=[
+                    m.DossierItem.rating_score.set(rating.score),
+                    m.DossierItem.rating_comment.set(rating.comment),
+                    m.DossierItem.rated_at.set(rating.rated_at),
+                ], condition=m.DossierItem.rating_score.does_not_exist())
+                _count_in(transaction, stats.bump_for_rating(dossier, rating))
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise Conflict("Hồ sơ vừa được cập nhật, vui lòng thử lại / The dossier changed meanwhile",
+                               code="concurrent_update") from None
+            raise StoreError(f"could not rate dossier: {reasons or error}") from error
+        return replace(dossier, rating=rating, version=dossier.version + 1)
+
+    # --- statistics (pattern 14) ------------------------------------------------
+
+    def statistics(self) -> tuple[dict[str, Any] | None, list[stats.CounterRow]]:
+        """The catalogue summary and every agency-month counter row, in one Query."""
+        summary: dict[str, Any] | None = None
+        rows: list[stats.CounterRow] = []
+        for item in m.TableItem.query(m.STATS_PK):
+            if isinstance(item, m.CatalogueStatsItem):
+                summary = dict(item.body)
+            elif isinstance(item, m.StatsCounterItem):
+                rows.append(_counter_row(item))
+        return summary, rows
+
 
 def _task_item(task: Task) -> m.TaskItem:
     return m.TaskItem(

@@ -15,7 +15,7 @@ import requests
 from chalicelib.services.agency_auth import issue_key
 from chalicelib.services.deps import get_store
 from chalicelib.services.routing import handle_task_message
-from tests.factories import create_submission
+from tests.factories import DESK, JUSTICE, create_submission
 
 
 def pump(until: Callable[[], bool], *, seconds: float = 20) -> None:
@@ -92,3 +92,44 @@ def dossier_status(code: str) -> int:
     dossier = get_store().get_dossier(code)
     assert dossier is not None
     return int(dossier.status)
+
+
+RESULT = b"%PDF-1.4 Phieu ly lich tu phap so 123/2026"
+PDF = "application/pdf"
+
+
+def post_json(api: Any, path: str, key: str, body: dict[str, Any]) -> Any:
+    return api.http.post(path, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+                         body=json.dumps(body))
+
+
+def ticket_for(api: Any, key: str, code: str, *, filename: str = "Phiếu lý lịch tư pháp.pdf",
+               size: int = len(RESULT), content_type: str = PDF) -> Any:
+    return post_json(api, "/uploads", key, {"filename": filename, "content_type": content_type, "size": size,
+                                            "dossier_code": code})
+
+
+def uploaded(api: Any, key: str, code: str, content: bytes = RESULT, **kwargs: Any) -> str:
+    """A result upload requested with ``key`` for ``code`` and sent to S3; its upload id."""
+    response = ticket_for(api, key, code, **kwargs)
+    assert response.status_code == 201, response.body
+    ticket = json.loads(response.body)
+    sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("r.pdf", content)}, timeout=10)
+    assert sent.status_code in (200, 201, 204), sent.text
+    return str(ticket["upload_id"])
+
+
+def approve(api: Any, agencies: Agencies, agency: str, task_id: str, upload_id: str | None) -> Any:
+    body: dict[str, Any] = {"decision": "approve"}
+    if upload_id is not None:
+        body["result_upload_id"] = upload_id
+    return post_json(api, f"/agency/tasks/{task_id}/decision", agencies.key(agency), body)
+
+
+def at_last_step(api: Any, token: str, agencies: Agencies) -> tuple[str, dict[str, Any]]:
+    """A 2.000488 dossier received by the desk, waiting on its last step (Justice)."""
+    code = submit(api, token, "2.000488")
+    assert agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive").status_code == 200
+    task = agencies.task_for(JUSTICE, code)
+    assert task["step"]["last"] is True
+    return code, task

@@ -426,7 +426,7 @@ def test_unknown_routes_are_refused_by_the_gateway(api: Any, sample_token: str, 
     """The gateway's own 403, before the app: not in the contract's shape (over HTTP: e2e suite)."""
     for method, path in (("GET", "/"), ("GET", "/nope"), ("GET", "/track"), ("GET", "/track/"),
                          ("GET", "/dossiers/x/y/z"), ("POST", "/procedures/a/b"), ("GET", "/api/config"),
-                         ("DELETE", "/stats"), ("GET", "/../config")):
+                         ("DELETE", "/statistics"), ("GET", "/../config")):
         for token in (None, sample_token):
             with subtests.test(method=method, path=path, token=bool(token)):
                 response = call(api, method, path, token)

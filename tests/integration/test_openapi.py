@@ -28,6 +28,7 @@ from referencing.jsonschema import DRAFT202012
 from chalicelib.domain import slips
 from chalicelib.domain.dossiers import (
     APPLICANT_SCHEMA,
+    RATING_SCHEMA,
     SUBMISSION_SCHEMA,
     SUPPLEMENT_SCHEMA,
     WITHDRAWAL_SCHEMA,
@@ -57,9 +58,8 @@ from tests.factories import (
     create_submission,
     create_upload_request,
 )
-from tests.integration.route_support import Agencies, execution_status, pump
+from tests.integration.route_support import PDF, RESULT, Agencies, at_last_step, execution_status, pump
 from tests.integration.test_payments import FEE, WEBHOOK_SECRET, awaiting_fee, sign
-from tests.integration.test_results import PDF, RESULT, at_last_step
 
 SPEC_URI = "urn:motcua:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -259,6 +259,7 @@ def test_request_bodies_are_the_domain_schemas() -> None:
     assert schemas["WithdrawalRequest"] == WITHDRAWAL_SCHEMA
     assert "invalid_status" in schemas["SupplementRequest"].pop("description")
     assert schemas["SupplementRequest"] == SUPPLEMENT_SCHEMA
+    assert schemas["RatingRequest"] == RATING_SCHEMA
     decision_description = schemas["DecisionRequest"].pop("description")
     assert {"parallel_agencies_pending", "result_upload_id", "invalid_result"} <= set(
         re.findall(r"[a-z_]+", decision_description))
@@ -280,6 +281,7 @@ def test_request_bodies_are_the_domain_schemas() -> None:
         ("/dossiers", "post"): "SubmissionRequest",
         ("/dossiers/{code}/withdraw", "post"): "WithdrawalRequest",
         ("/dossiers/{code}/supplement", "post"): "SupplementRequest",
+        ("/dossiers/{code}/rating", "post"): "RatingRequest",
         ("/dossiers/{code}/payment", "post"): "PaymentRequest",
         ("/webhooks/stripe", "post"): "StripeEvent",
         ("/agency/tasks/{task_id}/decision", "post"): "DecisionRequest",
@@ -801,6 +803,22 @@ def results_journey(check: Checker, token: str, other_token: str) -> None:
     assert returned["result"]["available"] is True
     assert check("GET", result_path, 200, token).keys() == {"url", "expires_at"}  # again, still 10
     assert check("GET", f"/dossiers/{code}", 200, token)["status_code"] == 10
+
+    # The owner rates it, once; the statistics count it.
+    rating_path = f"/dossiers/{code}/rating"
+    check("POST", rating_path, 401, None, {"score": 5})
+    check("POST", rating_path, 404, other_token, {"score": 5})
+    check("POST", rating_path, 400, token, raw=b"{")
+    check("POST", rating_path, 413, token, raw=json.dumps({"score": 5, "comment": "x" * 300_000}).encode())
+    assert check("POST", rating_path, 422, token, {"score": 6})["error"]["details"][0]["field"] == "score"
+    rated = check("POST", rating_path, 201, token, {"score": 5, "comment": "Nhanh, đúng hẹn"})
+    assert rated["score"] == 5
+    assert check("POST", rating_path, 409, token, {"score": 1})["error"]["code"] == "already_rated"
+    assert check("GET", f"/dossiers/{code}", 200, token)["rating"] == rated
+    statistics = check("GET", "/stats", 200)
+    assert statistics["dossiers"]["satisfaction"]["ratings"] >= 1
+    check("GET", f"/stats?month={statistics['months'][-1]['month']}", 200)
+    assert check("GET", "/stats?month=2026-13", 422)["error"]["details"][0]["field"] == "month"
 
 
 class FakeStripe:

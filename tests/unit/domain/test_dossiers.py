@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.catalogue import Procedure
 from chalicelib.domain.dossiers import (
+    RATEABLE_STATUSES,
     SERVER_OWNED_FIELDS,
     DocumentRef,
+    Rating,
     format_dossier_code,
     is_dossier_code,
+    parse_rating,
     parse_submission_envelope,
     parse_withdrawal,
     refuse_server_owned,
     validate_submission,
 )
-from chalicelib.domain.errors import InvalidInput
+from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.forms import ValidationFailed
-from tests.factories import COMMUNE, DESK, create_applicant, create_procedure, create_submission
+from chalicelib.domain.workflow import DossierStatus
+from tests.factories import COMMUNE, DESK, create_applicant, create_dossier, create_procedure, create_submission
 
 SAMPLE_DAY = date(2026, 11, 26)
 SAMPLE_DOCUMENTS = [{"document_id": "to_khai", "upload_id": "u1"}]
@@ -146,7 +150,7 @@ def test_server_owned_fields_are_refused(field: str) -> None:
 
 def test_server_owned_fields_are_the_designed_ones() -> None:
     assert {"code", "status", "status_code", "owner", "fee", "fee_vnd", "submitted_at", "received_at",
-            "due_at", "updated_at", "history", "result", "agency_code"} == SERVER_OWNED_FIELDS
+            "due_at", "updated_at", "history", "result", "agency_code", "rated_at"} == SERVER_OWNED_FIELDS
 
 
 def test_several_server_owned_fields_are_all_named_first_one_as_the_field() -> None:
@@ -378,3 +382,35 @@ def test_bad_withdrawals(body: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationFailed) as failed:
         parse_withdrawal(body)
     assert list(error_fields(failed)) == [field]
+
+
+@pytest.mark.parametrize("status", sorted(RATEABLE_STATUSES))
+def test_a_decided_dossier_can_be_rated_once(status: DossierStatus) -> None:
+    at = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    rating = parse_rating(create_dossier(status), {"score": 4, "comment": "  Tốt  "}, at)
+    assert rating == Rating(4, "Tốt", at)
+    with pytest.raises(Conflict) as again:
+        parse_rating(create_dossier(status, rating=rating), {"score": 5}, at)
+    assert again.value.code == "already_rated"
+
+
+@pytest.mark.parametrize("status", sorted(set(DossierStatus) - RATEABLE_STATUSES))
+def test_an_open_or_withdrawn_dossier_cannot_be_rated(status: DossierStatus) -> None:
+    with pytest.raises(Conflict) as refused:
+        parse_rating(create_dossier(status), {"score": 4}, datetime(2026, 12, 1, tzinfo=UTC))
+    assert refused.value.code == "not_rateable"
+
+
+@pytest.mark.parametrize("body", [{}, {"score": 0}, {"score": 6}, {"score": 4.5}, {"score": "5"},
+                                  {"score": 5, "comment": 1}, {"score": 5, "extra": 1},
+                                  {"score": 5, "comment": "x" * 1001}])
+def test_a_bad_rating_is_refused(body: dict[str, object]) -> None:
+    with pytest.raises((ValidationFailed, InvalidInput)):
+        parse_rating(create_dossier(DossierStatus.DONE), body, datetime(2026, 12, 1, tzinfo=UTC))
+
+
+def test_a_rating_may_not_say_when_it_was_made() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_rating(create_dossier(DossierStatus.DONE), {"score": 5, "rated_at": "2020-01-01"},
+                     datetime(2026, 12, 1, tzinfo=UTC))
+    assert refused.value.code == "server_owned_field"

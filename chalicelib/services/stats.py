@@ -1,0 +1,29 @@
+"""Public statistics (GET /stats): one Query, whatever the number of dossiers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.config import get_settings
+from chalicelib.domain import stats
+from chalicelib.domain.errors import InvalidInput
+from chalicelib.services.deps import get_store, now
+
+MONTH_PATTERN = re.compile(r"(19|20)[0-9]{2}-(0[1-9]|1[0-2])")
+
+
+def parse_month(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not MONTH_PATTERN.fullmatch(value):
+        raise InvalidInput("Tháng phải có dạng YYYY-MM / month must look like 2026-11", code="invalid_parameter",
+                           field="month")
+    return value
+
+
+def statistics(month: str | None = None) -> dict[str, Any]:
+    settings = get_settings()
+    summary, rows = get_store().statistics()
+    return stats.report(summary, rows, province={"code": settings.province, "name": settings.province_name},
+                        generated_at=now(), month=parse_month(month))
