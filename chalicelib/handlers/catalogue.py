@@ -60,6 +60,12 @@ def get_procedure(code: str) -> dict[str, Any]:
     return presenters.procedure_detail(catalogue.procedure_detail(code))
 
 
+@api_route(bp, "/agencies", methods=["GET"])
+def list_agencies() -> dict[str, Any]:
+    query_params(bp.current_request, set())
+    return {"items": [presenters.agency_summary(a) for a in catalogue.list_agencies()]}
+
+
 @api_route(bp, "/stats", methods=["GET"])
 def get_stats() -> dict[str, Any]:
     params = query_params(bp.current_request, {"month"})

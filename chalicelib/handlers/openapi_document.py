@@ -460,6 +460,12 @@ def _document(page_size_max: int) -> dict[str, Any]:
                                "there is none (not yet decided, or a result on paper)",
             },
         }),
+        "AgencyList": _object({"items": {"type": "array", "items": _object({
+            "code": {"type": "string", "description": "Mã định danh điện tử (Quyết định 20/2020/QĐ-TTg) / "
+                                                      "electronic identifier"},
+            "name": _STRING, "name_en": _STRING, "tier": _STRING,
+            "parent_code": {**_NULLABLE_STRING, "description": "cơ quan cấp trên / supervising agency"},
+        })}}),
         "Rating": _object({
             "score": {"type": "integer", "minimum": 1, "maximum": 5,
                       "description": "1 rất không hài lòng … 5 rất hài lòng / 1 very dissatisfied … 5 very satisfied"},
@@ -1019,6 +1025,17 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "responses": {
                     "201": _ok("Đã ghi nhận / the rating", "Rating"),
                     **_errors(400, 401, 404, 409, 413, 415, 422),
+                },
+            },
+        },
+        "/agencies": {
+            "get": {
+                "operationId": "listAgencies",
+                "tags": ["catalogue"],
+                "summary": "Các cơ quan giải quyết thủ tục / the province's agencies",
+                "responses": {
+                    "200": _ok("Cơ quan, theo mã / agencies by code", "AgencyList"),
+                    **_errors(415, 422),
                 },
             },
         },

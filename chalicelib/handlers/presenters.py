@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.calendar import VN_TZ
-from chalicelib.domain.catalogue import Procedure
+from chalicelib.domain.catalogue import Agency, Procedure
 from chalicelib.domain.dossiers import Dossier, LogEntry
 from chalicelib.domain.slips import Slip
 from chalicelib.domain.tasks import Task
@@ -20,6 +20,12 @@ if TYPE_CHECKING:  # services.results imports services.dossiers, which leads bac
 def local_time(value: datetime | None) -> str | None:
     """Instants are shown in Vietnam's time, with the offset, to the second."""
     return value.astimezone(VN_TZ).isoformat(timespec="seconds") if value else None
+
+
+def agency_summary(agency: Agency) -> dict[str, Any]:
+    """What the public may know of an agency: never its webhook address."""
+    return {"code": agency.code, "name": agency.name, "name_en": agency.name_en, "tier": agency.tier,
+            "parent_code": agency.parent_code}
 
 
 def procedure_summary(procedure: Procedure) -> dict[str, Any]:

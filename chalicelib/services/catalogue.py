@@ -62,6 +62,11 @@ class ProcedureDetail:
     template_urls: list[tuple[str, str]]  # (name, presigned GET url)
 
 
+def list_agencies() -> list[Agency]:
+    """Every agency of the province, by code (a few hundred at most: one Query)."""
+    return sorted(get_store().list_agencies(), key=lambda agency: agency.code)
+
+
 def get_procedure(code: str) -> Procedure:
     # Codes are short ASCII ("1.001193", "LD.001"); anything else cannot exist and
     # must not reach DynamoDB (keys over 2 KB are a client error there).

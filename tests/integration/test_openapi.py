@@ -65,6 +65,7 @@ SPEC_URI = "urn:motcua:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 ROUTES = {
     ("/config", "get"),
+    ("/agencies", "get"),
     ("/procedures", "get"),
     ("/procedures/{code}", "get"),
     ("/uploads", "post"),
@@ -76,7 +77,9 @@ ROUTES = {
     ("/dossiers/{code}/result-notice", "get"),
     ("/dossiers/{code}/withdraw", "post"),
     ("/dossiers/{code}/supplement", "post"),
+    ("/dossiers/{code}/rating", "post"),
     ("/dossiers/{code}/payment", "post"),
+    ("/stats", "get"),
     ("/webhooks/stripe", "post"),
     ("/track/{code}", "get"),
     ("/openapi.json", "get"),
@@ -89,6 +92,7 @@ CITIZEN_OPERATIONS = {
     ("/dossiers", "get"),
     ("/dossiers/{code}/withdraw", "post"),
     ("/dossiers/{code}/supplement", "post"),
+    ("/dossiers/{code}/rating", "post"),
     ("/dossiers/{code}/payment", "post"),
 }
 # A citizen reads their own dossier; an agency on its route reads it with its key (audited).
@@ -815,6 +819,10 @@ def results_journey(check: Checker, token: str, other_token: str) -> None:
     assert rated["score"] == 5
     assert check("POST", rating_path, 409, token, {"score": 1})["error"]["code"] == "already_rated"
     assert check("GET", f"/dossiers/{code}", 200, token)["rating"] == rated
+    agency_list = check("GET", "/agencies", 200)["items"]
+    assert {"code": JUSTICE, "name": "Sở Tư pháp tỉnh Lâm Đồng", "name_en": "Department of Justice",
+            "tier": "province", "parent_code": None} in agency_list
+    check("GET", "/agencies?x=1", 422)
     statistics = check("GET", "/stats", 200)
     assert statistics["dossiers"]["satisfaction"]["ratings"] >= 1
     check("GET", f"/stats?month={statistics['months'][-1]['month']}", 200)
