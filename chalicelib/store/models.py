@@ -24,7 +24,7 @@ Access patterns (no Scan on any request path):
 | 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
 | 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT#                         |
 |   | result downloads)                     |                                                                    |
-| 14| statistics: catalogue summary and   | PK = STATS; SK = CATALOGUE, SK begins_with MONTH#<YYYY-MM>#AGENCY# |
+| 14| statistics: catalogue summary and   | PK = STATS; SK = CATALOGUE, SK = MONTH#<YYYY-MM>#AGENCY#<code>#<shard>|
 |   | agency-month counters (GET /stats)    | (one Query: rows grow with months x agencies, never with dossiers) |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
@@ -138,8 +138,8 @@ STATS_CATALOGUE_SK = "CATALOGUE"
 STATS_MONTH_PREFIX = "MONTH#"
 
 
-def stats_counter_sk(month: str, agency_code: str) -> str:
-    return f"{STATS_MONTH_PREFIX}{month}#AGENCY#{agency_code}"
+def stats_counter_sk(month: str, agency_code: str, shard: int) -> str:
+    return f"{STATS_MONTH_PREFIX}{month}#AGENCY#{agency_code}#{shard}"
 
 
 class GSI1(GlobalSecondaryIndex["TableItem"]):

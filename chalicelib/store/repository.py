@@ -11,6 +11,7 @@ import json
 import random
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,6 +44,10 @@ from chalicelib.store import payments as _payments  # noqa: F401  (its items sha
 
 # DynamoDB allows 100 items in one transaction; a catalogue load is all-or-nothing.
 MAX_TRANSACTION_ITEMS = 100
+# Rows per agency-month of statistics counters (see _count_in), and how often a transaction
+# that collided with another on one of them is tried again.
+STATS_SHARDS = 4
+TRANSACTION_CONFLICT_RETRIES = 3
 
 
 class StoreError(RuntimeError):
@@ -50,6 +55,7 @@ class StoreError(RuntimeError):
 
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -130,14 +136,22 @@ def _attach_result_in(transaction: TransactWrite, result: ResultDocument, *, own
     )
 
 
-def _count_in(transaction: TransactWrite, bump: stats.Bump | None) -> None:
-    """Adds one agency-month's counters to a transaction (an ADD creates the row)."""
+def _count_in(transaction: TransactWrite, bump: stats.Bump | None, dossier_code: str) -> None:
+    """Adds one agency-month's counters to a transaction (an ADD creates the row). Each
+    agency-month has STATS_SHARDS rows, a dossier always counting in the same one, so that
+    concurrent transactions of one busy agency seldom write the same item."""
     if bump is None:
         return
     row = m.StatsCounterItem
+    shard = zlib.crc32(dossier_code.encode("utf-8")) % STATS_SHARDS
     actions: list[Any] = [row.kind.set(row), row.agency_code.set(bump.agency_code), row.month.set(bump.month)]
     actions.extend(getattr(row, name).add(value) for name, value in sorted(bump.counts.items()))
-    transaction.update(row(m.STATS_PK, m.stats_counter_sk(bump.month, bump.agency_code)), actions=actions)
+    transaction.update(row(m.STATS_PK, m.stats_counter_sk(bump.month, bump.agency_code, shard)), actions=actions)
+
+
+def _dossier_conflict() -> Conflict:
+    return Conflict("Hồ sơ vừa được cập nhật, vui lòng thử lại / The dossier changed meanwhile",
+                    code="concurrent_update")
 
 
 def _counter_row(item: m.StatsCounterItem) -> stats.CounterRow:
@@ -377,7 +391,7 @@ class Store(m.BoundStore):
                         )
                     transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
                     transaction.save(_log_item(code, first_entry, 0))
-                    _count_in(transaction, stats.bump_for_submission(dossier))
+                    _count_in(transaction, stats.bump_for_submission(dossier), code)
                     _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code)
             except TransactWriteError as error:
                 reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
@@ -467,7 +481,7 @@ class Store(m.BoundStore):
         # The version attribute adds "version = <read version>" to the condition.
         transaction.save(item)
         transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
-        _count_in(transaction, stats.bump_for_change(dossier, entry, updated))
+        _count_in(transaction, stats.bump_for_change(dossier, entry, updated), dossier.code)
         issued = tuple(slips)
         for slip in issued:
             sort_key = m.slip_sk(int(slip.number), slip.issued_at.isoformat(), uuid.uuid4().hex[:12])
@@ -480,36 +494,46 @@ class Store(m.BoundStore):
                      slips: Iterable[Slip] = (), **changes: Any) -> Dossier:
         """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read,
         attaching the uploads in ``attach`` (a supplement) in the same transaction."""
-        try:
-            with self._transaction() as transaction:
-                updated = self.change_in(transaction, dossier, entry, slips=slips, **changes)
-                _attach_uploads_in(transaction, attach, owner=dossier.owner, code=dossier.code)
-        except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-                raise Conflict("Hồ sơ vừa được cập nhật, vui lòng thử lại / The dossier changed meanwhile",
-                               code="concurrent_update") from None
-            raise StoreError(f"could not update dossier: {reasons or error}") from error
-        return updated
+        def build(transaction: TransactWrite) -> Dossier:
+            updated = self.change_in(transaction, dossier, entry, slips=slips, **changes)
+            _attach_uploads_in(transaction, attach, owner=dossier.owner, code=dossier.code)
+            return updated
+
+        return self.write(build, conflict=_dossier_conflict, failure="could not update dossier")
 
     def rate(self, dossier: Dossier, rating: Rating) -> Dossier:
         """Records the applicant's rating if nobody changed the dossier since it was read."""
-        item = m.DossierItem(m.dossier_pk(dossier.code), m.META, version=dossier.version)
-        try:
-            with self._transaction() as transaction:
-                transaction.update(item, actions=[
-                    m.DossierItem.rating_score.set(rating.score),
-                    m.DossierItem.rating_comment.set(rating.comment),
-                    m.DossierItem.rated_at.set(rating.rated_at),
-                ], condition=m.DossierItem.rating_score.does_not_exist())
-                _count_in(transaction, stats.bump_for_rating(dossier, rating))
-        except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-                raise Conflict("Hồ sơ vừa được cập nhật, vui lòng thử lại / The dossier changed meanwhile",
-                               code="concurrent_update") from None
-            raise StoreError(f"could not rate dossier: {reasons or error}") from error
+        def build(transaction: TransactWrite) -> None:
+            item = m.DossierItem(m.dossier_pk(dossier.code), m.META, version=dossier.version)
+            transaction.update(item, actions=[
+                m.DossierItem.rating_score.set(rating.score),
+                m.DossierItem.rating_comment.set(rating.comment),
+                m.DossierItem.rated_at.set(rating.rated_at),
+            ], condition=m.DossierItem.rating_score.does_not_exist())
+            _count_in(transaction, stats.bump_for_rating(dossier, rating), dossier.code)
+
+        self.write(build, conflict=_dossier_conflict, failure="could not rate dossier")
         return replace(dossier, rating=rating, version=dossier.version + 1)
+
+    def write(self, build: Callable[[TransactWrite], R], *, conflict: Callable[[], Conflict], failure: str) -> R:
+        """Runs the transaction ``build`` fills. One cancelled because another transaction was
+        writing a shared item at the same time (a statistics row) is built again and retried;
+        one whose conditions failed (the dossier or task moved meanwhile) is a ``conflict()``."""
+        for attempt in range(TRANSACTION_CONFLICT_RETRIES + 1):
+            try:
+                with self._transaction() as transaction:
+                    result = build(transaction)
+                return result
+            except TransactWriteError as error:
+                reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+                if "ConditionalCheckFailed" in reasons:
+                    raise conflict() from None
+                if "TransactionConflict" not in reasons:
+                    raise StoreError(f"{failure}: {reasons or error}") from error
+                if attempt == TRANSACTION_CONFLICT_RETRIES:
+                    raise conflict() from None
+                time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
+        raise AssertionError("unreachable")
 
     # --- statistics (pattern 14) ------------------------------------------------
 
@@ -617,10 +641,10 @@ class TaskStore:
         closed = replace(task, status=status, decided_at=at, decision=decision, outcome=outcome,  # type: ignore[arg-type]
                          note=note)
         try:
-            with self._store._transaction() as transaction:
-                self._close_in(transaction, closed)
-        except TransactWriteError as error:
-            raise _task_conflict(error) from None
+            self._store.write(lambda transaction: self._close_in(transaction, closed), conflict=_task_closed,
+                              failure="could not close the task")
+        except StoreError as error:
+            raise Conflict(str(error), code="conflict") from None
         return self.get_task(task.task_id) or closed
 
     @staticmethod
@@ -645,16 +669,19 @@ class TaskStore:
         A ``result`` in ``changes`` is recorded on the dossier and its upload marked attached, on
         condition that the upload is the deciding agency's, for this dossier and still free."""
         result = changes.get("result")
+
+        def build(transaction: TransactWrite) -> None:
+            self._close_in(transaction, closed)
+            if entry is not None:
+                self._store.change_in(transaction, dossier, entry, **changes)
+                if isinstance(result, ResultDocument):
+                    _attach_result_in(transaction, result, owner=agency_owner(closed.agency_code),
+                                      code=dossier.code)
+
         try:
-            with self._store._transaction() as transaction:
-                self._close_in(transaction, closed)
-                if entry is not None:
-                    self._store.change_in(transaction, dossier, entry, **changes)
-                    if isinstance(result, ResultDocument):
-                        _attach_result_in(transaction, result, owner=agency_owner(closed.agency_code),
-                                          code=dossier.code)
-        except TransactWriteError as error:
-            raise _task_conflict(error) from None
+            self._store.write(build, conflict=_task_closed, failure="could not record the decision")
+        except StoreError as error:
+            raise Conflict(str(error), code="conflict") from None
         return self.get_task(closed.task_id) or closed
 
     def record_overdue(self, task: Task, new_due: datetime) -> Task:
@@ -687,9 +714,6 @@ def _conditional_failure(error: Exception) -> bool:
     return cause == "ConditionalCheckFailedException"
 
 
-def _task_conflict(error: TransactWriteError) -> Conflict:
-    reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-    if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-        return Conflict("Nhiệm vụ hoặc hồ sơ vừa thay đổi / The task or the dossier changed meanwhile "
-                        "(already decided?)", code="task_closed")
-    return Conflict(f"could not record the decision: {reasons}", code="conflict")
+def _task_closed() -> Conflict:
+    return Conflict("Nhiệm vụ hoặc hồ sơ vừa thay đổi / The task or the dossier changed meanwhile "
+                    "(already decided?)", code="task_closed")

@@ -5,14 +5,18 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
+from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.dossiers import Dossier, LogEntry, format_dossier_code
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.workflow import DossierStatus
 from chalicelib.services.deps import get_store
 from chalicelib.store import models as m
-from chalicelib.store.repository import Store, StoreError
+from chalicelib.store.repository import STATS_SHARDS, TRANSACTION_CONFLICT_RETRIES, Store, StoreError
 from tests.factories import COMMUNE, DESK, create_catalogue, create_procedure_dict
 
 SAMPLE_DAY = date(2026, 11, 26)
@@ -68,8 +72,6 @@ def test_apply_change_refuses_a_stale_copy(sample_store: Store) -> None:
                     to_status=DossierStatus.WITHDRAWN)
     changed = sample_store.apply_change(dossier, entry)
     assert changed.status is DossierStatus.WITHDRAWN
-    from chalicelib.domain.errors import Conflict
-
     with pytest.raises(Conflict):
         sample_store.apply_change(dossier, entry)  # read before the change above
     stored = sample_store.get_dossier(dossier.code)
@@ -132,3 +134,59 @@ def test_closing_a_task_keeps_a_token_attached_meanwhile(sample_store: Store) ->
     assert (decided.status, decided.decision, decided.token) == ("decided", "receive", "token-from-the-route")
     assert tasks.inbox(DESK, "open", cursor=None, limit=10).items == []
     assert [t.task_id for t in tasks.inbox(DESK, "decided", cursor=None, limit=10).items] == ["t1"]
+
+
+def transaction_conflicts(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """Makes the next ``times`` transactions fail as DynamoDB does when another transaction
+    writes one of their items at the same moment; counts the commits tried."""
+    tried: list[int] = []
+    original = TransactWrite._commit
+
+    def commit(self: TransactWrite) -> Any:
+        tried.append(1)
+        if len(tried) <= times:
+            items = len(self._put_items) + len(self._update_items) + len(self._condition_check_items)
+            reasons = [None] * (items - 1) + [CancellationReason(code="TransactionConflict")]
+            raise TransactWriteError("Transaction cancelled", cause=VerboseClientError(
+                {"Error": {"Code": "TransactionCanceledException", "Message": "conflict"}}, "TransactWriteItems",
+                cancellation_reasons=reasons))
+        return original(self)
+
+    monkeypatch.setattr(TransactWrite, "_commit", commit)
+    return tried
+
+
+def withdrawal(dossier: Dossier) -> LogEntry:
+    return replace(create_entry(), action="withdraw", from_status=dossier.status, to_status=DossierStatus.WITHDRAWN)
+
+
+def test_a_change_that_collided_on_a_shared_item_is_tried_again(sample_store: Store,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    dossier = submit(sample_store)
+    tried = transaction_conflicts(monkeypatch, 2)
+    assert sample_store.apply_change(dossier, withdrawal(dossier)).status is DossierStatus.WITHDRAWN
+    assert len(tried) == 3
+    stored = sample_store.get_dossier(dossier.code)
+    assert stored is not None and len(stored.history) == 2  # written once
+
+
+def test_a_change_that_keeps_colliding_is_a_conflict_and_writes_nothing(sample_store: Store,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    dossier = submit(sample_store)
+    tried = transaction_conflicts(monkeypatch, 100)
+    with pytest.raises(Conflict) as refused:
+        sample_store.apply_change(dossier, withdrawal(dossier))
+    assert refused.value.code == "concurrent_update" and len(tried) == TRANSACTION_CONFLICT_RETRIES + 1
+    stored = sample_store.get_dossier(dossier.code)
+    assert stored is not None and stored.status is DossierStatus.NEW
+
+
+def test_statistics_rows_are_sharded_and_summed(sample_store: Store) -> None:
+    sample_store.put_catalogue(create_catalogue())
+    for _ in range(12):
+        submit(sample_store)
+    summary, rows = sample_store.statistics()
+    assert summary is not None and summary["procedures"]["total"] == len(create_catalogue().procedures)
+    assert 1 < len(rows) <= STATS_SHARDS
+    assert {(row.agency_code, row.month) for row in rows} == {(DESK, "2026-11")}
+    assert sum(row.counts["submitted"] for row in rows) == 12
