@@ -89,6 +89,9 @@ class Procedure:
     # which legal text each value comes from
     sources: dict[str, str] = dataclasses.field(default_factory=dict)
     fee_exemptions: tuple[FeeExemption, ...] = ()
+    # Titles of the legal texts this procedure cites (legal_basis, sources, fee exemptions),
+    # copied from the catalogue's "sources" when it is loaded, so a citizen reads the text's name.
+    source_titles: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def fee_exemption(self, category: str) -> FeeExemption | None:
         return next((exemption for exemption in self.fee_exemptions if exemption.category == category), None)
@@ -388,7 +391,8 @@ _PROCEDURE_REQUIRED = (
     "templates",
     "route",
 )
-_PROCEDURE_OPTIONAL = ("name_en", "field", "legal_basis", "sources", "notes", "interagency", "fee_exemptions")
+_PROCEDURE_OPTIONAL = ("name_en", "field", "legal_basis", "sources", "notes", "interagency", "fee_exemptions",
+                       "source_titles")
 
 
 def _read_form_schema(ctx: _Ctx, raw: object, level: int) -> dict[str, Any]:
@@ -613,6 +617,7 @@ def _read_procedure(ctx: _Ctx, field: str, raw: object) -> Procedure:
         legal_basis=tuple(legal_basis),
         sources=sources,
         fee_exemptions=_read_fee_exemptions(ctx, data.get("fee_exemptions", []), fee_vnd),
+        source_titles=_read_sources(ctx, data.get("source_titles", {}), field="source_titles"),
     )
     if "interagency" in data and _bool(ctx, "interagency", data["interagency"]) != procedure.interagency:
         raise ctx.error("interagency", f"says {data['interagency']}, the route says {procedure.interagency}")
@@ -668,14 +673,21 @@ def _check_procedure_references(
                 raise ctx.error(f"templates[{index}].file", f"{template.file!r} not found in {templates_dir}")
 
 
-def _read_sources(ctx: _Ctx, raw: object) -> dict[str, str]:
+def _read_sources(ctx: _Ctx, raw: object, *, field: str = "sources") -> dict[str, str]:
     if not isinstance(raw, dict):
-        raise ctx.error("sources", f"expected an object, got {_type_name(raw)}")
+        raise ctx.error(field, f"expected an object, got {_type_name(raw)}")
     sources: dict[str, str] = {}
     for key, citation in raw.items():
-        _str(ctx, "sources", key, pattern=_SOURCE_ID_RE)
-        sources[key] = _str(ctx, f"sources.{key}", citation)
+        _str(ctx, field, key, pattern=_SOURCE_ID_RE)
+        sources[key] = _str(ctx, f"{field}.{key}", citation)
     return sources
+
+
+def cited_sources(procedure: Procedure) -> list[str]:
+    """The source ids a procedure cites, each once, in the order they appear."""
+    cited = [*procedure.legal_basis, *procedure.sources.values(),
+             *(exemption.legal_basis for exemption in procedure.fee_exemptions)]
+    return list(dict.fromkeys(cited))
 
 
 def procedure_to_dict(procedure: Procedure) -> dict[str, Any]:
@@ -693,6 +705,7 @@ def procedure_to_dict(procedure: Procedure) -> dict[str, Any]:
         "interagency": procedure.interagency,
         "legal_basis": list(procedure.legal_basis),
         "sources": dict(procedure.sources),
+        "source_titles": dict(procedure.source_titles),
         "fee_exemptions": [
             {"category": exemption.category, "name": exemption.name, "legal_basis": exemption.legal_basis}
             for exemption in procedure.fee_exemptions
@@ -751,7 +764,8 @@ def parse_catalogue(
     data = _object(ctx, "", procedures, ("sources", "procedures"), ("note",))
     if "note" in data:
         _str(ctx, "note", data["note"])
-    source_ids = set(_read_sources(ctx, data["sources"]))
+    source_titles = _read_sources(ctx, data["sources"])
+    source_ids = set(source_titles)
     procedure_list: list[Procedure] = []
     seen: dict[str, int] = {}
     for index, raw_procedure in enumerate(_list(ctx, "procedures", data["procedures"])):
@@ -767,7 +781,8 @@ def parse_catalogue(
         _check_procedure_references(
             procedure, tiers=tiers, agencies=by_code, source_ids=source_ids, templates_dir=templates_dir
         )
-        procedure_list.append(procedure)
+        procedure_list.append(dataclasses.replace(
+            procedure, source_titles={source: source_titles[source] for source in cited_sources(procedure)}))
     if not procedure_list:
         raise ctx.error("procedures", "at least one procedure is required")
     return Catalogue(

@@ -392,6 +392,9 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "parallel": {"type": "array", "items": _object(agency_step)},
             })},
             "legal_basis": {"type": "array", "items": _STRING},
+            "source_titles": {"type": "object", "additionalProperties": _STRING,
+                              "description": "Tên văn bản pháp lý được dẫn / the title of every legal text cited "
+                                             "(legal_basis, fee exemptions), by source id"},
             "fee_exemptions": {
                 "type": "array",
                 "description": "Đối tượng được miễn phí, lệ phí / who pays no fee, and the legal text that says so; "

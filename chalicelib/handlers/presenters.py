@@ -70,6 +70,7 @@ def procedure_detail(detail: ProcedureDetail) -> dict[str, Any]:
         "templates": [{"name": name, "url": url} for name, url in detail.template_urls],
         "route": route,
         "legal_basis": list(procedure.legal_basis),
+        "source_titles": dict(procedure.source_titles),
         "fee_exemptions": [{"category": e.category, "name": e.name, "legal_basis": e.legal_basis}
                            for e in procedure.fee_exemptions],
     }

@@ -20,6 +20,7 @@ from chalicelib.domain.catalogue import (
     Procedure,
     agency_from_dict,
     agency_to_dict,
+    cited_sources,
     load_catalogue,
     parse_catalogue,
     procedure_from_dict,
@@ -782,3 +783,14 @@ def test_fee_exemptions_only_on_a_procedure_with_a_fee() -> None:
     with pytest.raises(CatalogueError) as raised:
         procedure_from_dict(data)
     assert raised.value.field == "fee_exemptions"
+
+
+def test_each_procedure_carries_the_titles_of_the_texts_it_cites() -> None:
+    raw = json.loads((LAMDONG / "procedures.json").read_text(encoding="utf-8"))
+    for procedure in shipped_catalogue().procedures:
+        assert list(procedure.source_titles) == cited_sources(procedure)
+        assert set(procedure.legal_basis) <= set(procedure.source_titles)
+        assert {source: raw["sources"][source] for source in procedure.source_titles} == procedure.source_titles
+        assert procedure_from_dict(procedure_to_dict(procedure)).source_titles == procedure.source_titles
+    with_exemption = next(p for p in shipped_catalogue().procedures if p.fee_exemptions)
+    assert with_exemption.fee_exemptions[0].legal_basis in with_exemption.source_titles
