@@ -128,7 +128,11 @@ def _level_counts() -> dict[str, int]:
 
 def catalogue_summary(agencies: Sequence[Agency], procedures: Sequence[Procedure]) -> dict[str, Any]:
     """Procedures per tier by level (with the liên thông and online counts), and the
-    agency directory the report names its rows with. Stored with the catalogue."""
+    agency directory (with how many procedures each receives) that the report names its rows
+    with and the web front filters by. Stored with the catalogue."""
+    received: dict[str, int] = {}
+    for procedure in procedures:
+        received[procedure.agency_code] = received.get(procedure.agency_code, 0) + 1
     by_tier: dict[str, dict[str, Any]] = {}
     totals: dict[str, Any] = {"total": 0, "online": 0, "interagency": 0, "by_level": _level_counts()}
     for procedure in procedures:
@@ -141,7 +145,8 @@ def catalogue_summary(agencies: Sequence[Agency], procedures: Sequence[Procedure
             bucket["by_level"][str(procedure.level)] += 1
     return {
         "procedures": {**totals, "by_tier": dict(sorted(by_tier.items()))},
-        "agencies": [{"agency_code": a.code, "name": a.name, "tier": a.tier} for a in agencies],
+        "agencies": [{"agency_code": a.code, "name": a.name, "name_en": a.name_en, "tier": a.tier,
+                      "parent_code": a.parent_code, "procedures": received.get(a.code, 0)} for a in agencies],
     }
 
 

@@ -468,6 +468,8 @@ def _document(page_size_max: int) -> dict[str, Any]:
                                                       "electronic identifier"},
             "name": _STRING, "name_en": _STRING, "tier": _STRING,
             "parent_code": {**_NULLABLE_STRING, "description": "cơ quan cấp trên / supervising agency"},
+            "procedures": {"type": "integer", "minimum": 0,
+                           "description": "số thủ tục cơ quan tiếp nhận / procedures it receives"},
         })}}),
         "Rating": _object({
             "score": {"type": "integer", "minimum": 1, "maximum": 5,

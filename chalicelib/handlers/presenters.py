@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.calendar import VN_TZ
-from chalicelib.domain.catalogue import Agency, Procedure
+from chalicelib.domain.catalogue import Procedure
 from chalicelib.domain.dossiers import Dossier, LogEntry
 from chalicelib.domain.slips import Slip
 from chalicelib.domain.tasks import Task
@@ -22,10 +23,11 @@ def local_time(value: datetime | None) -> str | None:
     return value.astimezone(VN_TZ).isoformat(timespec="seconds") if value else None
 
 
-def agency_summary(agency: Agency) -> dict[str, Any]:
-    """What the public may know of an agency: never its webhook address."""
-    return {"code": agency.code, "name": agency.name, "name_en": agency.name_en, "tier": agency.tier,
-            "parent_code": agency.parent_code}
+def agency_summary(agency: Mapping[str, Any]) -> dict[str, Any]:
+    """What the public may know of an agency (from the catalogue summary): never its webhook address."""
+    return {"code": agency["agency_code"], "name": agency["name"], "name_en": agency.get("name_en", ""),
+            "tier": agency["tier"], "parent_code": agency.get("parent_code"),
+            "procedures": int(agency.get("procedures", 0))}
 
 
 def procedure_summary(procedure: Procedure) -> dict[str, Any]:

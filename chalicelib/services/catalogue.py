@@ -6,6 +6,7 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain.catalogue import Agency, Catalogue, Procedure, load_catalogue
@@ -62,9 +63,11 @@ class ProcedureDetail:
     template_urls: list[tuple[str, str]]  # (name, presigned GET url)
 
 
-def list_agencies() -> list[Agency]:
-    """Every agency of the province, by code (a few hundred at most: one Query)."""
-    return sorted(get_store().list_agencies(), key=lambda agency: agency.code)
+def list_agencies() -> list[dict[str, Any]]:
+    """Every agency of the province by code, with how many procedures it receives: the
+    directory kept with the catalogue summary (one GetItem)."""
+    summary = get_store().catalogue_summary()
+    return sorted(summary["agencies"] if summary else [], key=lambda agency: str(agency["agency_code"]))
 
 
 def get_procedure(code: str) -> Procedure:

@@ -537,6 +537,12 @@ class Store(m.BoundStore):
 
     # --- statistics (pattern 14) ------------------------------------------------
 
+    def catalogue_summary(self) -> dict[str, Any] | None:
+        try:
+            return dict(m.CatalogueStatsItem.get(m.STATS_PK, m.STATS_CATALOGUE_SK).body)
+        except DoesNotExist:
+            return None
+
     def statistics(self) -> tuple[dict[str, Any] | None, list[stats.CounterRow]]:
         """The catalogue summary and every agency-month counter row, in one Query."""
         summary: dict[str, Any] | None = None

@@ -821,7 +821,7 @@ def results_journey(check: Checker, token: str, other_token: str) -> None:
     assert check("GET", f"/dossiers/{code}", 200, token)["rating"] == rated
     agency_list = check("GET", "/agencies", 200)["items"]
     assert {"code": JUSTICE, "name": "Sở Tư pháp tỉnh Lâm Đồng", "name_en": "Department of Justice",
-            "tier": "province", "parent_code": None} in agency_list
+            "tier": "province", "parent_code": None, "procedures": 0} in agency_list
     check("GET", "/agencies?x=1", 422)
     statistics = check("GET", "/stats", 200)
     assert statistics["dossiers"]["satisfaction"]["ratings"] >= 1

@@ -119,6 +119,7 @@ def test_the_catalogue_summary_counts_per_tier_by_level_with_lien_thong() -> Non
     assert procedures["by_tier"]["province"]["by_level"] == {"1": 0, "2": 1, "3": 0, "4": 1}
     assert {a["agency_code"]: a["tier"] for a in summary["agencies"]} == {
         DESK: "province", JUSTICE: "province", COMMUNE: "commune"}
+    assert {a["agency_code"]: a["procedures"] for a in summary["agencies"]} == {DESK: 2, JUSTICE: 0, COMMUNE: 2}
 
 
 def test_the_report_sums_rows_and_computes_the_indicators() -> None:
