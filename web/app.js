@@ -33,7 +33,11 @@ function agencyOptions() {
   const list = (state.catalogue && state.catalogue.agencies) || [];
   const f = state.filters;
   const shown = list.filter((a) => !f.tier || a.tier === f.tier);
-  return [option("", t("all"), !f.agency), ...shown.map((a) => h("option", { value: a.code, lang: "vi", selected: a.code === f.agency ? true : null }, a.name))];
+  const english = document.documentElement.lang === "en";
+  return [option("", t("all"), !f.agency), ...shown.map((a) => {
+    const name = english && a.name_en ? a.name_en : a.name;
+    return h("option", { value: a.code, lang: english && a.name_en ? "en" : "vi", selected: a.code === f.agency ? true : null }, name);
+  })];
 }
 
 function tierOptions() {

@@ -12,20 +12,10 @@ const code = param("code");
 let proc = null;
 let error = null;
 
-/** Catalogue legal-basis keys (nd_43_2011, tt_244_2016, luat_…_2014) as readable references. */
-function legalLabel(key) {
-  let m = /^nd_(\d+)_(\d{4})$/.exec(key);
-  if (m) return document.documentElement.lang === "en" ? `Decree No. ${m[1]}/${m[2]}/ND-CP` : `Nghị định số ${m[1]}/${m[2]}/NĐ-CP`;
-  m = /^tt_(\d+)_(\d{4})$/.exec(key);
-  if (m) return document.documentElement.lang === "en" ? `Circular No. ${m[1]}/${m[2]}` : `Thông tư số ${m[1]}/${m[2]}`;
-  m = /^qd_(\d+)_(\d{4})$/.exec(key);
-  if (m) return document.documentElement.lang === "en" ? `Decision No. ${m[1]}/${m[2]}` : `Quyết định số ${m[1]}/${m[2]}`;
-  m = /^nq_(\d+)_(\d{4})$/.exec(key);
-  if (m) return document.documentElement.lang === "en" ? `Resolution No. ${m[1]}/${m[2]}` : `Nghị quyết số ${m[1]}/${m[2]}`;
-  m = /^luat_([a-z_]+)_(\d{4})$/.exec(key);
-  if (m) return document.documentElement.lang === "en" ? `Law of ${m[2]} (${key})` : `Luật năm ${m[2]} (${key})`;
-  if (key === "assumed") return document.documentElement.lang === "en" ? "Demo catalogue assumption (not verified)" : "Giả định của danh mục demo (chưa đối chiếu)";
-  return key;
+/** A cited legal text by its title (source_titles, in Vietnamese: the texts have no official English title). */
+function legalItem(p, key) {
+  const title = (p.source_titles || {})[key];
+  return title ? h("li", { lang: "vi" }, title) : h("li", {}, key);
 }
 
 function stepLabel(kind) {
@@ -96,10 +86,11 @@ function render() {
         route(p),
         (p.fee_exemptions || []).length ? h("section", { "aria-labelledby": "ex-title" },
           h("h2", { id: "ex-title" }, t("proc.exemptions")),
-          h("ul", {}, p.fee_exemptions.map((e) => h("li", { lang: "vi" }, e.name)))) : null,
+          h("ul", {}, p.fee_exemptions.map((e) => h("li", { lang: "vi" }, e.name,
+            (p.source_titles || {})[e.legal_basis] ? h("small", { class: "muted" }, ` (${p.source_titles[e.legal_basis]})`) : null)))) : null,
         (p.legal_basis || []).length ? h("section", { "aria-labelledby": "legal-title" },
           h("h2", { id: "legal-title" }, t("proc.legal")),
-          h("ul", {}, p.legal_basis.map((k) => h("li", {}, legalLabel(k))))) : null)),
+          h("ul", {}, p.legal_basis.map((k) => legalItem(p, k)))) : null)),
     h("p", {}, h("a", { href: "/index.html" }, t("proc.back"))));
 }
 
