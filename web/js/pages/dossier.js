@@ -446,7 +446,9 @@ async function onWithdraw(event) {
 }
 
 function historySection(d) {
-  const history = [...(d.history || [])].sort((a, b) => String(b.at).localeCompare(String(a.at)));
+  // Newest first. The API lists the log in the order it was written; times are shown to the
+  // second, so two lines of the same second would not sort by time.
+  const history = [...(d.history || [])].reverse();
   return h("section", { "aria-labelledby": "history-title" },
     h("h2", { id: "history-title" }, t("dos.history")),
     history.length ? h("div", { class: "card" }, h("ol", { class: "timeline", id: "history" }, history.map((e) => {
