@@ -15,8 +15,18 @@ A port of 0 picks a free port (tests use that). The stack:
    (``MOTCUA_STRIPE_*``) and waits until it answers;
 6. starts ``chalice local`` in its own process group and waits until it answers, then
    registers ``<api>/webhooks/stripe`` as localstripe's webhook endpoint;
-7. serves ``web/`` (plus ``/env.js`` pointing at the API);
+7. serves ``web/`` (plus ``/env.js`` pointing at the API, and the Stripe.js shim below);
 8. writes ``<state-dir>/stack.json`` for scripts and tests, and waits.
+
+Card payments in the browser (local only): ``GET /config``'s ``stripe.js_url`` points at the web
+server's ``/_local/stripe.js``, not at localstripe's ``/js.stripe.com/v3/``. localstripe's fake
+Stripe.js cannot confirm a card PaymentIntent with a publishable key (its ``confirmCardPayment``
+ignores the card and only calls ``/_authenticate``; its API refuses a ``pk_`` key for attaching a
+payment method). The shim (``tools/stripe_shim.py``) is localstripe's script plus a
+``confirmCardPayment`` that posts the card to the web server's ``/_local/stripe/confirm``, which
+does with the local secret key what Stripe's servers do: check the client secret, create the card
+PaymentMethod, set it on the intent, confirm. localstripe then sends its signed webhook to the
+API. Stages other than local set ``MOTCUA_STRIPE_JS_URL`` to the real Stripe.js (or leave it unset).
 
 Ctrl-C or SIGTERM stops everything it started and removes ``run.pid`` and ``stack.json``.
 """
@@ -45,6 +55,7 @@ from typing import Any
 
 import requests
 
+from tools import stripe_shim
 from tools.aws_resources import TemplateError, create_resources
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -304,33 +315,79 @@ def _stop_process_group(process: subprocess.Popen[bytes] | None) -> None:
 # -- the stack --------------------------------------------------------------------------------
 
 
-def _make_web_handler(web_dir: Path, api_url: str) -> type[SimpleHTTPRequestHandler]:
+@dataclass(frozen=True)
+class LocalStripe:
+    """What the web server's Stripe.js shim needs (``tools/stripe_shim.py``)."""
+
+    api_base: str
+    secret_key: str
+
+
+def _make_web_handler(web_dir: Path, api_url: str,
+                      stripe: LocalStripe | None = None) -> type[SimpleHTTPRequestHandler]:
     env_js = f"window.MOTCUA = {{apiUrl: {json.dumps(api_url)}}};\n".encode()
+    scripts = {"/env.js": env_js}
+    if stripe is not None:
+        try:
+            scripts[stripe_shim.SHIM_PATH] = stripe_shim.build_shim(stripe.api_base)
+        except (OSError, RuntimeError) as error:
+            raise StackError(f"cannot build the local Stripe.js shim: {error}") from error
 
     class WebHandler(SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(web_dir), **kwargs)
 
-        def _serve_env_js(self, with_body: bool) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/javascript; charset=utf-8")
-            self.send_header("Content-Length", str(len(env_js)))
+        def _send(self, status: int, content_type: str, body: bytes, with_body: bool = True) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             if with_body:
-                self.wfile.write(env_js)
+                self.wfile.write(body)
+
+        def _script(self) -> bytes | None:
+            return scripts.get(self.path.split("?", 1)[0])
 
         def do_GET(self) -> None:
-            if self.path.split("?", 1)[0] == "/env.js":
-                self._serve_env_js(with_body=True)
+            script = self._script()
+            if script is not None:
+                self._send(200, "application/javascript; charset=utf-8", script)
             else:
                 super().do_GET()
 
         def do_HEAD(self) -> None:
-            if self.path.split("?", 1)[0] == "/env.js":
-                self._serve_env_js(with_body=False)
+            script = self._script()
+            if script is not None:
+                self._send(200, "application/javascript; charset=utf-8", script, with_body=False)
             else:
                 super().do_HEAD()
+
+        def do_POST(self) -> None:
+            if stripe is None or self.path.split("?", 1)[0] != stripe_shim.CONFIRM_PATH:
+                self.send_error(405, "Method Not Allowed")
+                return
+            status, answer = self._confirm_card_payment(stripe)
+            # 200 with {"error"} for a refused payment: the shim reads the body, and a declined
+            # card is not a failed request in the page's console (browser tests fail on those).
+            self._send(200 if status < 500 else status, "application/json", json.dumps(answer).encode())
+
+        def _confirm_card_payment(self, stripe: LocalStripe) -> tuple[int, dict[str, Any]]:
+            try:
+                length = int(self.headers.get("Content-Length") or "0")
+            except ValueError:
+                length = -1
+            if not 0 < length <= stripe_shim.MAX_CONFIRM_BODY:
+                return 400, {"error": {"type": "invalid_request_error", "message": "Expected a small JSON body."}}
+            try:
+                payload = json.loads(self.rfile.read(length))
+            except ValueError:
+                return 400, {"error": {"type": "invalid_request_error", "message": "The body is not JSON."}}
+            try:
+                return stripe_shim.confirm_card_payment(stripe.api_base, stripe.secret_key, payload)
+            except requests.RequestException as error:
+                log.warning("local Stripe.js shim: localstripe failed: %s", error)
+                return 502, {"error": {"type": "api_connection_error", "message": "localstripe did not answer."}}
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("web: " + format, *args)
@@ -414,7 +471,8 @@ class LocalStack:
             "MOTCUA_STRIPE_SECRET_KEY": LOCAL_STRIPE_SECRET_KEY,
             "MOTCUA_STRIPE_PUBLISHABLE_KEY": LOCAL_STRIPE_PUBLISHABLE_KEY,
             "MOTCUA_STRIPE_API_BASE": self.stripe_api_base,
-            "MOTCUA_STRIPE_JS_URL": f"{self.stripe_api_base}/js.stripe.com/v3/",
+            # localstripe's own Stripe.js cannot confirm card payments: see the module docstring.
+            "MOTCUA_STRIPE_JS_URL": f"{self._planned_web_url()}{stripe_shim.SHIM_PATH}",
             "MOTCUA_STRIPE_WEBHOOK_SECRET": self.stripe_webhook_secret,
         })
         # The app's settings come from the environment, in this process (catalogue loading,
@@ -655,7 +713,8 @@ class LocalStack:
     def _start_web(self) -> None:
         if not WEB_DIR.is_dir():
             raise StackError(f"{WEB_DIR} is missing")
-        handler = _make_web_handler(WEB_DIR, self.api_url)
+        handler = _make_web_handler(WEB_DIR, self.api_url,
+                                    LocalStripe(api_base=self.stripe_api_base, secret_key=LOCAL_STRIPE_SECRET_KEY))
         try:
             server = ThreadingHTTPServer((self.host, self.web_port), handler)
         except OSError as error:

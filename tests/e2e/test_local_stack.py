@@ -175,10 +175,13 @@ def test_config_answers_with_the_public_contract(local_stack: dict[str, Any]) ->
     assert body["cognito"]["client_id"] == local_stack["cognito"]["client_id"]
     assert body["cognito"]["endpoint"] == local_stack["aws_endpoint"]
     assert body["stripe"] == {"publishable_key": "pk_test_motcua", "api_base": local_stack["stripe_api_base"],
-                              "js_url": f"{local_stack['stripe_api_base']}/js.stripe.com/v3/"}
-    # The web front loads localstripe's Stripe.js from there.
+                              "js_url": f"{local_stack['web_url']}/_local/stripe.js"}
+    # The web front loads the local Stripe.js shim from there: localstripe's script, pointed at
+    # localstripe, with a confirmCardPayment that goes through the web server (tools/stripe_shim.py).
     script = requests.get(body["stripe"]["js_url"], timeout=10)
-    assert script.status_code == 200 and "Stripe" in script.text
+    assert script.status_code == 200 and "javascript" in script.headers["Content-Type"]
+    assert "Stripe" in script.text and "/_local/stripe/confirm" in script.text
+    assert f'"{local_stack["stripe_api_base"]}/js.stripe.com/v3/"' in script.text
 
 
 def test_the_web_front_may_call_the_api(local_stack: dict[str, Any]) -> None:
