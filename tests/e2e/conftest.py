@@ -82,14 +82,73 @@ class StackProcess:
             return ""
 
 
+def mark_xdist_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Puts ``@<group>`` at the end of the node id of items marked ``xdist_group``, on an xdist worker
+    running ``--dist loadgroup``: what pytest-xdist 3.8 itself does by assigning ``item._nodeid``,
+    which pytest 9.2 no longer reads (a node keeps its id in ``item._id``, a ``NodeId``), so without
+    this every group is ignored and each worker starts its own local stack. Idempotent; does nothing
+    once xdist's own suffix works again, or if pytest's internals change shape."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        groups = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                         for mark in item.iter_markers("xdist_group")})
+        if not groups:
+            continue
+        nodeid = item.nodeid
+        if nodeid.rfind("@") > nodeid.rfind("]"):
+            continue  # already grouped
+        current = getattr(item, "_id", None)
+        parse = getattr(type(current), "parse", None)
+        if parse is None:
+            return
+        setattr(item, "_id", parse(f"{nodeid}@{'_'.join(groups)}"))  # noqa: B010 (a private attribute)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_xdist_groups(config, items)
+
+
+class _SharedStack:
+    """The one stack of this pytest process (xdist worker), whichever directory asks first.
+
+    tests/e2e and tests/browser each have ``local_stack_process`` fixtures (a conftest's fixtures
+    are only visible below it); both take the stack from here, so a worker running tests of both
+    (all are in the xdist group "local_stack") starts one stack, stopped when pytest ends.
+    """
+
+    stack: StackProcess | None = None
+    failure: str | None = None
+
+    @classmethod
+    def get(cls, tmp_path_factory: pytest.TempPathFactory, config: pytest.Config) -> StackProcess:
+        if cls.failure is not None:
+            pytest.fail(cls.failure, pytrace=False)
+        if cls.stack is None:
+            stack = StackProcess(tmp_path_factory.mktemp("local-stack") / "state")
+
+            def stop() -> None:
+                stack.stop()
+
+            config.add_cleanup(stop)
+            try:
+                stack.start()
+            except BaseException as error:
+                cls.failure = f"the shared local stack did not start: {error}"
+                raise
+            cls.stack = stack
+        return cls.stack
+
+
+def shared_stack_process(tmp_path_factory: pytest.TempPathFactory, config: pytest.Config) -> StackProcess:
+    """The running local stack shared by every test of this pytest process; starts it on first use."""
+    return _SharedStack.get(tmp_path_factory, config)
+
+
 @pytest.fixture(scope="session")
-def local_stack_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    stack = StackProcess(tmp_path_factory.mktemp("local-stack") / "state")
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+def local_stack_process(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> StackProcess:
+    return shared_stack_process(tmp_path_factory, pytestconfig)
 
 
 @pytest.fixture(scope="session")

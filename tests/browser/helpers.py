@@ -1,0 +1,109 @@
+"""Helpers for browser tests: screenshots, axe-core checks, citizens made without the UI."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from playwright.sync_api import Page
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_DIR = ROOT / "web"
+ARTIFACTS = ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+AXE_RESULTS = ARTIFACTS / "axe"
+
+# WCAG 2.0, 2.1 and 2.2, levels A and AA (axe-core's rule tags).
+AXE_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa")
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+CITIZEN_PASSWORD = "Citizen-Passw0rd-2026"
+
+
+def artifact_name(name: str) -> str:
+    """A safe file name: letters, digits, '.', '_' and '-'."""
+    cleaned = re.sub(r"[^\w.-]+", "-", name, flags=re.ASCII).strip("-.")
+    if not cleaned:
+        raise ValueError(f"{name!r} is not usable as an artifact name")
+    return cleaned
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Saves a full-page PNG to ``test-artifacts/screenshots/<name>.png``; returns its path."""
+    path = SCREENSHOTS / f"{artifact_name(name)}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@cache
+def axe_source() -> str:
+    """axe-core, as bundled by the axe-playwright-python package."""
+    return resources.files("axe_playwright_python").joinpath("axe.min.js").read_text(encoding="utf-8")
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation.get('impact')}): {violation.get('help')} "
+                     f"[{violation.get('helpUrl')}]")
+        for node in violation.get("nodes", [])[:5]:
+            target = " ".join(str(part) for part in node.get("target", []))
+            summary = " ".join(line.strip() for line in (node.get("failureSummary") or "").splitlines()[1:])
+            lines.append(f"    {target}: {summary}")
+        if len(violation.get("nodes", [])) > 5:
+            lines.append(f"    … and {len(violation['nodes']) - 5} more")
+    return "\n".join(lines)
+
+
+def axe_check(page: Page, name: str) -> dict[str, Any]:
+    """Runs axe-core (WCAG 2 A/AA rules) on the page, writes the full result to
+    ``test-artifacts/axe/<name>.json`` and fails when a violation is serious or critical."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    results: dict[str, Any] = page.evaluate(
+        "options => axe.run(document, options)",
+        {"runOnly": {"type": "tag", "values": list(AXE_TAGS)}},
+    )
+    path = AXE_RESULTS / f"{artifact_name(name)}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    failing = [v for v in results.get("violations", []) if v.get("impact") in AXE_FAILING_IMPACTS]
+    if failing:
+        pytest.fail(f"axe: {len(failing)} serious or critical accessibility violation(s) on {page.url} "
+                    f"(full result: {path.relative_to(ROOT)}):\n{describe_violations(failing)}", pytrace=False)
+    return results
+
+
+@dataclass(frozen=True)
+class Citizen:
+    email: str
+    password: str
+    name: str
+    id_token: str
+
+
+def sign_up_citizen(stack: dict[str, Any], *, name: str = "Trần Thị Bình", email: str | None = None,
+                    password: str = CITIZEN_PASSWORD) -> Citizen:
+    """A fresh, confirmed citizen in the stack's Cognito pool (admin create + permanent password,
+    no UI), signed in once: ``id_token`` is what the API takes as ``Authorization: Bearer``."""
+    cognito = boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+    email = email or f"citizen-{uuid.uuid4().hex[:10]}@example.vn"
+    pool = stack["cognito"]["user_pool_id"]
+    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                              UserAttributes=[{"Name": "email", "Value": email},
+                                              {"Name": "email_verified", "Value": "true"},
+                                              {"Name": "name", "Value": name}])
+    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    auth = cognito.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
+                                 AuthParameters={"USERNAME": email, "PASSWORD": password})
+    return Citizen(email=email, password=password, name=name, id_token=auth["AuthenticationResult"]["IdToken"])
