@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
+import requests
 from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +110,75 @@ def sign_up_citizen(stack: dict[str, Any], *, name: str = "Trần Thị Bình", 
     auth = cognito.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
                                  AuthParameters={"USERNAME": email, "PASSWORD": password})
     return Citizen(email=email, password=password, name=name, id_token=auth["AuthenticationResult"]["IdToken"])
+
+
+# --- driving the stack as agencies and citizens' own systems would --------------------------------
+
+TIMEOUT = 15
+T = TypeVar("T")
+RESULT = "Phiếu lý lịch tư pháp số 77/2026 (bản điện tử)".encode()
+
+
+def wait_for(probe: Callable[[], T | None], seconds: float = 30) -> T:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for the stack")
+
+
+class AgencyDesk:
+    """What an agency's system does: read its inbox and decide through the agency API."""
+
+    def __init__(self, stack: dict[str, Any], agency_code: str) -> None:
+        self.api_url = stack["api_url"]
+        key = next(agency["api_key"] for agency in stack["agencies"] if agency["code"] == agency_code)
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def task(self, code: str, kind: str) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            items = requests.get(f"{self.api_url}/agency/tasks", headers=self.headers, timeout=TIMEOUT).json()["items"]
+            return next((t for t in items if t["dossier_code"] == code and t["step"]["kind"] == kind), None)
+
+        return wait_for(found)
+
+    def decide(self, task: dict[str, Any], decision: str, **extra: Any) -> None:
+        answer = requests.post(f"{self.api_url}/agency/tasks/{task['task_id']}/decision", headers=self.headers,
+                               json={"decision": decision, **extra}, timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+
+    def upload_result(self, code: str) -> str:
+        ticket = requests.post(f"{self.api_url}/uploads", headers=self.headers, timeout=TIMEOUT, json={
+            "filename": "phieu-ly-lich-tu-phap.pdf", "content_type": "application/pdf", "size": len(RESULT),
+            "dossier_code": code}).json()
+        sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("r.pdf", RESULT)}, timeout=TIMEOUT)
+        assert sent.status_code in (200, 201, 204), sent.text
+        return str(ticket["upload_id"])
+
+
+def submit_dossier(stack: dict[str, Any], citizen: Citizen, submission: dict[str, Any],
+                   documents: dict[str, bytes]) -> str:
+    """Submits through the API as the web front would (uploads straight to S3); the dossier code."""
+    headers = {"Authorization": f"Bearer {citizen.id_token}"}
+    refs = []
+    for document_id, content in documents.items():
+        ticket = requests.post(f"{stack['api_url']}/uploads", headers=headers, timeout=TIMEOUT, json={
+            "filename": f"{document_id}.pdf", "content_type": "application/pdf", "size": len(content)}).json()
+        sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("f.pdf", content)},
+                             timeout=TIMEOUT)
+        assert sent.status_code in (200, 201, 204), sent.text
+        refs.append({"document_id": document_id, "upload_id": ticket["upload_id"]})
+    answer = requests.post(f"{stack['api_url']}/dossiers", headers=headers, timeout=TIMEOUT,
+                           json={**submission, "documents": refs})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["code"])
+
+
+def sign_in(page: Page, web_url: str, citizen: Citizen, next_path: str = "/dossiers.html") -> None:
+    page.goto(f"{web_url}/signin.html?next={next_path}")
+    page.get_by_label("Thư điện tử").fill(citizen.email)
+    page.get_by_label("Mật khẩu", exact=True).fill(citizen.password)
+    page.get_by_role("button", name="Đăng nhập", exact=True).click()
+    page.wait_for_url(f"**{next_path}")

@@ -6,61 +6,18 @@ Every page on the way is screenshot and checked with axe-core."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from playwright.sync_api import Page, expect
 
+from tests.browser.helpers import RESULT, TIMEOUT, AgencyDesk, wait_for
+
 PROCEDURE = "2.000488"  # judicial record certificate: level 4, a 200,000 VND fee, one department
 PROCEDURE_NAME = "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại Việt Nam"
-RESULT = "Phiếu lý lịch tư pháp số 77/2026 (bản điện tử)".encode()
-TIMEOUT = 15
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], seconds: float = 30) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for the stack")
-
-
-class AgencyDesk:
-    """What an agency's system does: read its inbox and decide through the agency API."""
-
-    def __init__(self, stack: dict[str, Any], agency_code: str) -> None:
-        self.api_url = stack["api_url"]
-        key = next(agency["api_key"] for agency in stack["agencies"] if agency["code"] == agency_code)
-        self.headers = {"Authorization": f"Bearer {key}"}
-
-    def task(self, code: str, kind: str) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            items = requests.get(f"{self.api_url}/agency/tasks", headers=self.headers, timeout=TIMEOUT).json()["items"]
-            return next((t for t in items if t["dossier_code"] == code and t["step"]["kind"] == kind), None)
-
-        return wait_for(found)
-
-    def decide(self, task: dict[str, Any], decision: str, **extra: Any) -> None:
-        answer = requests.post(f"{self.api_url}/agency/tasks/{task['task_id']}/decision", headers=self.headers,
-                               json={"decision": decision, **extra}, timeout=TIMEOUT)
-        assert answer.status_code == 200, answer.text
-
-    def upload_result(self, code: str) -> str:
-        ticket = requests.post(f"{self.api_url}/uploads", headers=self.headers, timeout=TIMEOUT, json={
-            "filename": "phieu-ly-lich-tu-phap.pdf", "content_type": "application/pdf", "size": len(RESULT),
-            "dossier_code": code}).json()
-        sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("r.pdf", RESULT)}, timeout=TIMEOUT)
-        assert sent.status_code in (200, 201, 204), sent.text
-        return str(ticket["upload_id"])
-
-
 def sign_up_and_in(page: Page, web_url: str, email: str, password: str) -> None:
     page.goto(f"{web_url}/signin.html?mode=signup")
     page.get_by_label("Thư điện tử").fill(email)

@@ -511,11 +511,12 @@ async function load() {
     render();
     return;
   }
-  render();
+  // One render with both: a second one would rebuild the page under a citizen already using
+  // it (an open withdrawal dialog, a half-typed supplement).
   try {
     state.proc = await api(`/procedures/${encodeURIComponent(state.dossier.procedure_code)}`);
-    render();
   } catch { /* names fall back to codes; supplement shows the error on submit */ }
+  render();
   if (state.dossier.status_code === 6 && state.dossier.fee && state.dossier.fee.status === "paid") {
     state.pay.phase = "confirming";
     renderPay();
