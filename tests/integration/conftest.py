@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from chalicelib.services import deps
 from chalicelib.services.deps import get_store
 from tests.conftest import create_citizen
 from tests.factories import create_catalogue
+from tests.integration.route_support import Agencies
 
 # Thursday 26 November 2026, 09:00 in Vietnam.
 SAMPLE_NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -36,3 +38,9 @@ def sample_token(aws: dict[str, str]) -> str:
 @pytest.fixture
 def other_token(aws: dict[str, str]) -> str:
     return create_citizen(aws, "binh.tran@example.vn")
+
+
+@pytest.fixture
+def agencies(api: Any) -> Agencies:
+    """The sample agencies answering through the agency API, each with a key issued on first use."""
+    return Agencies(api)

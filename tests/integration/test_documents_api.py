@@ -27,11 +27,6 @@ RESULT = b"%PDF-1.4 Phieu ly lich tu phap so 123/2026"
 
 
 @pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
-
-
-@pytest.fixture
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Counts the PDFs actually rendered (by kind)."""
     made: list[str] = []

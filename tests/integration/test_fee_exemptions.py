@@ -24,11 +24,6 @@ CHILD = {"category": "child", "name": "Trẻ em theo quy định của Luật Tr
 
 
 @pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
-
-
-@pytest.fixture
 def exempting_catalogue(aws: dict[str, str]) -> None:
     """A level 4 procedure with a fee, a payment step after reception, and two exemptions;
     and the plain sample procedure 2.000488 (a fee, no exemptions)."""

@@ -153,11 +153,6 @@ def stripe_env(aws: dict[str, str], localstripe: LocalStripe, monkeypatch: pytes
     return localstripe
 
 
-@pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
-
-
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import boto3
-import pytest
 import requests
 
 from chalicelib.config import get_settings
@@ -41,11 +40,6 @@ from tests.integration.route_support import (
     ticket_for,
     uploaded,
 )
-
-
-@pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
 
 
 def get_result(api: Any, code: str, key: str | None) -> Any:

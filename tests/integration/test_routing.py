@@ -24,11 +24,6 @@ from tests.factories import (
 from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
 
 
-@pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
-
-
 def test_one_agency_route_receive_then_approve(api: Any, sample_catalogue: None, sample_token: str,
                                                frozen_clock: datetime, agencies: Agencies) -> None:
     code = submit(api, sample_token, "2.000488")

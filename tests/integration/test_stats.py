@@ -24,11 +24,6 @@ from tests.integration.route_support import (
 
 
 @pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
-
-
-@pytest.fixture
 def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The DynamoDB operations PynamoDB makes, in order."""
     calls: list[str] = []

@@ -290,11 +290,6 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def agencies(api: Any) -> Agencies:
-    return Agencies(api)
-
-
-@pytest.fixture
 def routed_desk_task(api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime,
                      agencies: Agencies) -> Callable[[], tuple[str, str]]:
     """Submits a dossier through the API; the route (Step Functions on moto) opens the reception
