@@ -61,13 +61,17 @@ function card(p) {
         h("li", {}, p.online_submission ?? p.level >= 3 ? t("index.onlineYes") : t("index.onlineNo")))));
 }
 
+function renderStatus() {
+  els.status.textContent = state.loading ? t("index.searching") : state.searched ? (state.items.length ? t("index.count", { n: state.items.length }) : t("index.empty")) : "";
+  els.more.hidden = !state.cursor || state.loading;
+}
+
 function renderResults(focusFrom) {
   clear(els.list);
   state.items.forEach((p) => els.list.append(card(p)));
-  els.status.textContent = state.loading ? t("index.searching") : state.searched ? (state.items.length ? t("index.count", { n: state.items.length }) : t("index.empty")) : "";
+  renderStatus();
   clear(els.errors);
   if (state.error) els.errors.append(errorNotice(state.error, () => search(false)));
-  els.more.hidden = !state.cursor || state.loading;
   if (focusFrom !== undefined) {
     const link = els.list.querySelectorAll("h3 a")[focusFrom];
     if (link) link.focus();
@@ -114,8 +118,13 @@ function refreshAgencies() {
   fill(els.tier, tierOptions());
 }
 
+// A new search supersedes one still on its way (the page's first listing, say): only the
+// latest answer is shown. "More" waits for the current one.
+let latestSearch = 0;
+
 async function search(more) {
-  if (state.loading) return;
+  if (more && state.loading) return;
+  const mine = ++latestSearch;
   const f = state.filters;
   if (!more) {
     const qs = new URLSearchParams();
@@ -125,13 +134,16 @@ async function search(more) {
   }
   state.loading = true;
   state.error = null;
-  renderResults();
+  // Only the status line changes while searching: the result links stay where the keyboard left them.
+  renderStatus();
   const before = more ? state.items.length : 0;
   try {
     const page = await api("/procedures", { query: { q: f.q, level: f.level, tier: f.tier, agency: f.agency, cursor: more ? state.cursor : null, limit: 20 } });
+    if (mine !== latestSearch) return;
     state.items = more ? state.items.concat(page.items || []) : page.items || [];
     state.cursor = page.next_cursor || null;
   } catch (e) {
+    if (mine !== latestSearch) return;
     state.error = e;
     if (!more) { state.items = []; state.cursor = null; }
   }

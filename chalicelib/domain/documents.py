@@ -193,6 +193,19 @@ def qr_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(bool(module) for module in row) for row in qr.matrix)
 
 
+def qr_svg(text: str, *, title: str) -> str:
+    """The QR code of ``text`` as a standalone SVG document (dark modules on white, quiet zone
+    kept), titled for screen readers."""
+    import io
+
+    import segno
+
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(out, kind="svg", scale=4, border=QR_QUIET_MODULES,
+                                                  dark="#000", light="#fff", title=title, xmldecl=False)
+    return out.getvalue().decode("utf-8")
+
+
 def _days(days: float) -> str:
     return f"{days:g}".replace(".", ",")
 

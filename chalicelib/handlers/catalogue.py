@@ -26,6 +26,9 @@ def get_config() -> dict[str, Any]:
     }
     if settings.cognito_endpoint:
         cognito["endpoint"] = settings.cognito_endpoint
+    policy = catalogue.password_policy()
+    if policy is not None:
+        cognito["password_policy"] = policy
     stripe: dict[str, Any] = {"publishable_key": settings.stripe_publishable_key}
     if settings.stripe_api_base:
         stripe["api_base"] = settings.stripe_api_base

@@ -106,3 +106,11 @@ def rate_dossier(code: str) -> Response:
 def track(code: str) -> dict[str, Any]:
     query_params(bp.current_request, set())
     return presenters.dossier_tracking(*dossiers.track_dossier(code))
+
+
+@api_route(bp, "/track/{code}/qr", methods=["GET"])
+def track_qr(code: str) -> Response:
+    query_params(bp.current_request, set())
+    # Public like the tracker it points at; the same for everyone, so caches may keep it.
+    return Response(body=dossiers.tracker_qr(code), status_code=200,
+                    headers={"Content-Type": "image/svg+xml; charset=utf-8", "Cache-Control": "public, max-age=86400"})

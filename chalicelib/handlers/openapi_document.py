@@ -354,8 +354,14 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "province": _object({"code": _STRING, "name": _STRING}),
                 "cognito": _object(
                     {"region": _STRING, "user_pool_id": _STRING, "client_id": _STRING,
-                     "endpoint": {"type": "string", "description": "Local stack only (moto's Cognito)"}},
-                    optional=("endpoint",),
+                     "endpoint": {"type": "string", "description": "Local stack only (moto's Cognito)"},
+                     "password_policy": _object({
+                         "min_length": {"type": "integer", "minimum": 6},
+                         "require_lowercase": {"type": "boolean"}, "require_uppercase": {"type": "boolean"},
+                         "require_numbers": {"type": "boolean"}, "require_symbols": {"type": "boolean"},
+                     }, description="Quy tắc mật khẩu của Cognito / the pool's password rules; absent when "
+                                    "Cognito cannot be asked")},
+                    optional=("endpoint", "password_policy"),
                 ),
                 "stripe": _object(
                     {"publishable_key": _STRING,
@@ -1067,6 +1073,22 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "responses": {
                     "200": _ok("Tiến độ, không có dữ liệu cá nhân / progress, no personal data",
                                "DossierTracking"),
+                    **_errors(404, 415, 422),
+                },
+            },
+        },
+        "/track/{code}/qr": {
+            "parameters": [_ref("parameters", "DossierCode")],
+            "get": {
+                "operationId": "trackDossierQr",
+                "tags": ["tracking"],
+                "summary": "Mã QR của trang tra cứu hồ sơ / the QR code of the dossier's public tracker link",
+                "responses": {
+                    "200": {
+                        "description": "SVG; mã hồ sơ khi chưa cấu hình trang tra cứu / an SVG image of the "
+                                       "tracker link (of the bare code when no tracker is configured)",
+                        "content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                    },
                     **_errors(404, 415, 422),
                 },
             },

@@ -97,3 +97,41 @@ def verify_id_token(token: str, settings: Settings) -> Citizen:
     if claims.get("token_use") != "id":
         raise Unauthenticated(_INVALID, code="invalid_token")
     return Citizen(sub=str(claims["sub"]), email=claims.get("email"), name=claims.get("name"))
+
+
+_POLICY_TTL_SECONDS = 3600
+_policies: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_policies_lock = threading.Lock()
+
+
+def password_policy(settings: Settings) -> dict[str, Any] | None:
+    """The citizen pool's password policy as the web front shows it, read from Cognito (the pool
+    is the one truth: ops may tighten it per province), kept an hour per process. ``None`` when
+    Cognito cannot say (the front then lets Cognito judge the password)."""
+    pool = settings.cognito_user_pool_id
+    if not pool:
+        return None
+    now = time.monotonic()
+    with _policies_lock:
+        cached = _policies.get(pool)
+        if cached is not None and now - cached[0] < _POLICY_TTL_SECONDS:
+            return cached[1]
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.integrations.aws import client
+
+    try:
+        described = client("cognito-idp", settings.region).describe_user_pool(UserPoolId=pool)
+        rules = described["UserPool"]["Policies"]["PasswordPolicy"]
+        policy: dict[str, Any] | None = {
+            "min_length": int(rules.get("MinimumLength", 8)),
+            "require_lowercase": bool(rules.get("RequireLowercase", False)),
+            "require_uppercase": bool(rules.get("RequireUppercase", False)),
+            "require_numbers": bool(rules.get("RequireNumbers", False)),
+            "require_symbols": bool(rules.get("RequireSymbols", False)),
+        }
+    except (BotoCoreError, ClientError, KeyError):
+        policy = None
+    with _policies_lock:
+        _policies[pool] = (now, policy)
+    return policy

@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.domain.catalogue import Agency, Catalogue, Procedure, load_catalogue
 from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.integrations import cognito
 from chalicelib.services.deps import get_storage, get_store
 from chalicelib.store.repository import Page
 
@@ -61,6 +62,11 @@ class ProcedureDetail:
     procedure: Procedure
     agencies: dict[str, Agency]
     template_urls: list[tuple[str, str]]  # (name, presigned GET url)
+
+
+def password_policy() -> dict[str, Any] | None:
+    """What the web front tells citizens choosing a password (the Cognito pool's rules)."""
+    return cognito.password_policy(get_settings())
 
 
 def list_agencies() -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain.calendar import VN_TZ
+from chalicelib.domain.documents import qr_svg, tracker_target
 from chalicelib.domain.dossiers import (
     DocumentRef,
     Dossier,
@@ -131,6 +132,15 @@ def track_dossier(code: str) -> tuple[Dossier, list[Task]]:
     if dossier is None:
         raise _not_found(code)
     return dossier, [task for task in get_task_store().tasks_of(code) if task.status == "open"]
+
+
+def tracker_qr(code: str) -> str:
+    """An SVG QR code of the dossier's public tracker link (the code itself without a tracker)."""
+    dossier = get_store().get_dossier(code) if is_dossier_code(code) else None
+    if dossier is None:
+        raise _not_found(code)
+    target = tracker_target(get_settings().public_track_url, dossier.code)
+    return qr_svg(target, title=f"Mã QR tra cứu hồ sơ {dossier.code} / QR code to track dossier {dossier.code}")
 
 
 def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:

@@ -100,6 +100,8 @@ def test_search_works_from_the_keyboard_alone(page: Page, web_url: str) -> None:
     search.focus()
     page.keyboard.type("khai sinh")
     page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"\?q=khai\+sinh$"))
+    expect(page.locator("#results-status")).to_contain_text("Đang hiển thị")
     link = page.get_by_role("link", name="Đăng ký khai sinh", exact=True)
     expect(link).to_be_visible()
     link.focus()

@@ -138,3 +138,26 @@ def test_a_bad_catalogue_is_rejected_and_nothing_is_loaded(aws: dict[str, str], 
     assert list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES)) == []
     listed = boto3.client("s3").list_objects_v2(Bucket=aws["DocumentsBucketName"])
     assert listed.get("KeyCount", 0) == 0
+
+
+def test_config_gives_the_password_rules_of_the_pool_as_cognito_has_them(
+    api: Any, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    cognito = boto3.client("cognito-idp")
+    cognito.update_user_pool(UserPoolId=aws["CitizenUserPoolId"], Policies={"PasswordPolicy": {
+        "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": False, "RequireNumbers": True,
+        "RequireSymbols": True}})
+    config = json.loads(api.http.get("/config").body)
+    assert config["cognito"]["password_policy"] == {
+        "min_length": 12, "require_lowercase": True, "require_uppercase": False, "require_numbers": True,
+        "require_symbols": True}
+
+
+def test_config_leaves_the_rules_out_when_cognito_cannot_say(api: Any, aws: dict[str, str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTCUA_COGNITO_USER_POOL_ID", "ap-southeast-1_doesnotexist")
+    response = api.http.get("/config")
+    assert response.status_code == 200
+    assert "password_policy" not in json.loads(response.body)["cognito"]

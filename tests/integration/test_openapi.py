@@ -82,6 +82,7 @@ ROUTES = {
     ("/stats", "get"),
     ("/webhooks/stripe", "post"),
     ("/track/{code}", "get"),
+    ("/track/{code}/qr", "get"),
     ("/openapi.json", "get"),
     ("/agency/tasks", "get"),
     ("/agency/tasks/{task_id}/decision", "post"),
@@ -197,6 +198,13 @@ class Checker:
         assert str(expect) in operation["responses"], f"{method} {template} answered {expect}, not documented"
         pointer, documented = follow(
             self.spec, f"/paths/{escape(template)}/{method.lower()}/responses/{expect}")
+        received_type = {name.lower(): value for name, value in response.headers.items()}.get("content-type", "")
+        if received_type.startswith("image/svg+xml"):
+            assert "image/svg+xml" in documented["content"], f"{method} {path}: SVG not documented"
+            text = response.body.decode("utf-8") if isinstance(response.body, bytes) else str(response.body)
+            assert text.lstrip().startswith("<svg"), text[:100]
+            self.seen.add((template, method.lower(), expect))
+            return text
         data = json.loads(response.body)
         media = documented["content"]["application/json"]
         errors = sorted(schema_validator(self.spec, f"{pointer}/content/{escape('application/json')}/schema")
@@ -495,8 +503,9 @@ def test_examples_match_their_schemas(spec: dict[str, Any]) -> None:
         if "requestBody" in operation:
             media_pointers.append(f"/paths/{escape(path)}/{method}/requestBody/content/{escape('application/json')}")
         for status in operation["responses"]:
-            pointer, _ = follow(spec, f"/paths/{escape(path)}/{method}/responses/{status}")
-            media_pointers.append(f"{pointer}/content/{escape('application/json')}")
+            pointer, response = follow(spec, f"/paths/{escape(path)}/{method}/responses/{status}")
+            if "application/json" in response["content"]:  # the tracker's QR code is an SVG
+                media_pointers.append(f"{pointer}/content/{escape('application/json')}")
         for pointer in media_pointers:
             media = at(spec, pointer)
             if "example" in media:
@@ -661,7 +670,10 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
     desk, justice, commune = (issue_key(agency, "openapi-supplement") for agency in (DESK, JUSTICE, COMMUNE))
     code = submit_routed(check, token)
     dossier_path, supplement = f"/dossiers/{code}", f"/dossiers/{code}/supplement"
-    assert check("GET", f"/track/{code}", 200)["current_step"] is None  # the route has not opened a task yet
+    assert check("GET", f"/track/{code}", 200)["current_step"] is None
+    assert f"QR code to track dossier {code}" in check("GET", f"/track/{code}/qr", 200)
+    check("GET", "/track/000.00.21.H38-261126-9999/qr", 404)
+    check("GET", f"/track/{code}/qr?x=1", 422)  # the route has not opened a task yet
     not_waiting = check("POST", supplement, 409, token, {"note": "Bổ sung"})
     assert not_waiting["error"]["code"] == "invalid_status"
     task = task_for(check, desk, code)
@@ -686,6 +698,9 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
         ("02", DESK, {"missing": "Thiếu văn bản ủy quyền"})]
     pump(lambda: get_task_store().get_wait(code, "supplement") is not None)
     assert check("GET", f"/track/{code}", 200)["current_step"] is None
+    assert f"QR code to track dossier {code}" in check("GET", f"/track/{code}/qr", 200)
+    check("GET", "/track/000.00.21.H38-261126-9999/qr", 404)
+    check("GET", f"/track/{code}/qr?x=1", 422)
 
     # Refusals, one per documented kind, none of which changes the dossier.
     check("POST", supplement, 400, token, raw=b"{")
@@ -747,6 +762,9 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
         ("01", DESK, "2026-11-26T09:00:00+07:00"), ("02", DESK, "2026-11-26T09:00:00+07:00"),
         ("02", JUSTICE, "2026-12-03T09:00:00+07:00")]
     assert check("GET", f"/track/{code}", 200)["current_step"] is None
+    assert f"QR code to track dossier {code}" in check("GET", f"/track/{code}/qr", 200)
+    check("GET", "/track/000.00.21.H38-261126-9999/qr", 404)
+    check("GET", f"/track/{code}/qr?x=1", 422)
 
 
 def results_journey(check: Checker, token: str, other_token: str) -> None:
@@ -927,6 +945,10 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     check("GET", "/openapi.json", 200)
     config = check("GET", "/config", 200)
     assert config["province"]["code"] == "lamdong"
+    # The pool's own rules (infra/template.json), read from Cognito.
+    assert config["cognito"]["password_policy"] == {"min_length": 10, "require_lowercase": True,
+                                                    "require_uppercase": True, "require_numbers": True,
+                                                    "require_symbols": False}
 
     procedures = check("GET", "/procedures", 200)
     assert len(procedures["items"]) == 4
@@ -955,6 +977,9 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     assert dossier["received_at"] is None and dossier["history"][0]["from_status_code"] is None
     assert dossier["slips"] == []
     assert check("GET", f"/track/{code}", 200)["current_step"] is None
+    assert f"QR code to track dossier {code}" in check("GET", f"/track/{code}/qr", 200)
+    check("GET", "/track/000.00.21.H38-261126-9999/qr", 404)
+    check("GET", f"/track/{code}/qr?x=1", 422)
     withdrawn = check("POST", f"/dossiers/{code}/withdraw", 200, token, {"reason": "Nộp nhầm"})
     assert withdrawn["history"][1]["from_status_code"] == 1
     assert check("GET", f"/track/{code}", 200)["status_code"] == 7

@@ -232,3 +232,14 @@ def test_decomposed_input_is_set_in_precomposed_letters() -> None:
     content = documents.receipt_content(dossier, create_procedure(), DESK_AGENCY, public_track_url=TRACK)
     assert content is not None and content.applicant_name == "Trần Thị Ánh Nguyệt"
     assert "Trần Thị Ánh Nguyệt" in text_of(documents.render_receipt(content))
+
+
+def test_the_tracker_qr_is_a_titled_svg_of_the_link() -> None:
+    link = "https://dichvucong.lamdong.gov.vn/tra-cuu?code=000.00.21.H38-261126-0001"
+    svg = documents.qr_svg(link, title="Mã QR tra cứu hồ sơ 000.00.21.H38-261126-0001")
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "<title>Mã QR tra cứu hồ sơ 000.00.21.H38-261126-0001</title>" in svg
+    # The drawing is the link's QR code: version, hence size, follows the text's length.
+    size = len(documents.qr_matrix(link)) + 2 * documents.QR_QUIET_MODULES
+    assert f'viewBox="0 0 {size * 4} {size * 4}"' in svg or f'width="{size * 4}"' in svg
+    assert documents.qr_svg(link, title="x") != documents.qr_svg(link + "2", title="x")

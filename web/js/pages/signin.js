@@ -4,6 +4,7 @@ import { t } from "../i18n.js";
 import { h, clear, fill, param } from "../dom.js";
 import { signIn, signUp, confirmSignUp, signOut, session, AuthError, e164 } from "../auth.js";
 import { notice } from "../ui.js";
+import { getConfig } from "../api.js";
 
 const app = document.getElementById("app");
 const title = document.getElementById("page-title");
@@ -27,7 +28,28 @@ else if (param("reason") === "expired") state.message = { kind: "warn", key: "er
 else if (param("next")) state.message = { kind: "", key: "auth.mustSignIn" };
 
 const TITLES = { signin: "auth.title", signup: "auth.signupTitle", confirm: "auth.confirmTitle" };
-const POLICY = (p) => p.length >= 10 && /[a-z]/.test(p) && /[A-Z]/.test(p) && /[0-9]/.test(p);
+// The pool's rules come with /config (read from Cognito); these are infra/template.json's, for
+// the moment before it answers. Cognito judges the password in any case.
+let policy = { min_length: 10, require_lowercase: true, require_uppercase: true, require_numbers: true, require_symbols: false };
+const SYMBOL = /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+\- ]/;
+const POLICY = (p) => p.length >= policy.min_length && (!policy.require_lowercase || /[a-z]/.test(p))
+  && (!policy.require_uppercase || /[A-Z]/.test(p)) && (!policy.require_numbers || /[0-9]/.test(p))
+  && (!policy.require_symbols || SYMBOL.test(p));
+
+function policyText() {
+  const parts = [["require_uppercase", "upper"], ["require_lowercase", "lower"], ["require_numbers", "number"], ["require_symbols", "symbol"]]
+    .filter(([rule]) => policy[rule]).map(([, key]) => t(`auth.policy.${key}`));
+  const list = parts.length > 1 ? `${parts.slice(0, -1).join(", ")}${t("auth.policyAnd")}${parts[parts.length - 1]}` : parts.join("");
+  return t("auth.policy", { n: policy.min_length, parts: parts.length ? t("auth.policyParts", { list }) : "" });
+}
+
+getConfig().then((config) => {
+  const rules = config && config.cognito && config.cognito.password_policy;
+  if (!rules) return;
+  policy = rules;
+  const hint = document.getElementById("password-hint");
+  if (hint && state.mode === "signup") hint.textContent = policyText();
+}).catch(() => { /* keep the defaults */ });
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function authMessage(err) {
@@ -176,7 +198,7 @@ function render() {
   } else if (state.mode === "signup") {
     fields.push(
       field({ id: "phone", label: t("auth.phone"), type: "tel", autocomplete: "tel", hint: `${t("submit.phoneHint")} ${t("submit.optional")}`, required: false }),
-      field({ id: "password", label: t("auth.password"), type: "password", autocomplete: "new-password", hint: t("auth.policy") }),
+      field({ id: "password", label: t("auth.password"), type: "password", autocomplete: "new-password", hint: policyText() }),
       field({ id: "password2", label: t("auth.password2"), type: "password", autocomplete: "new-password" }));
   } else {
     fields.push(field({ id: "code", label: t("auth.code"), inputmode: "numeric", autocomplete: "one-time-code", hint: t("auth.codeHint") }));

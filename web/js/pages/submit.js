@@ -1,6 +1,6 @@
 // submit.html?code=: the procedure's online form, the applicant, the documents; then the receipt.
 import { startPage, setTitle } from "../layout.js";
-import { api, goSignIn, openDocumentLink } from "../api.js";
+import { API_URL, api, goSignIn, openDocumentLink } from "../api.js";
 import { t, fmtMoney, fmtDateTime, procName, statusLabel } from "../i18n.js";
 import { h, clear, fill, param } from "../dom.js";
 import { session } from "../auth.js";
@@ -128,6 +128,9 @@ function renderReceipt() {
         [t("receipt.due"), r.due_at ? fmtDateTime(r.due_at) : t("receipt.dueLater")],
         [t("receipt.track"), h("a", { href: trackUrl, class: "code-text" }, trackUrl)],
       ]),
+      h("figure", { class: "qr" },
+        h("img", { src: `${API_URL}/track/${encodeURIComponent(r.code)}/qr`, alt: t("receipt.qrAlt", { code: r.code }), width: "164", height: "164", id: "receipt-qr" }),
+        h("figcaption", {}, t("receipt.qrCaption"))),
       r.status_code === 1 ? h("p", { class: "muted" }, t("receipt.pdfPending")) : null,
       h("div", { class: "form-actions" },
         h("a", { class: "btn", href: dossierUrl }, t("receipt.view")),
