@@ -152,15 +152,28 @@ def record_payment(dossier_code: str, reference: str) -> Dossier:
     if dossier.fee_status == "paid":
         return dossier
     status = transition(dossier.status, "record_payment", Role.SYSTEM)
+    at = now()
     paid = changes.apply(dossier, LogEntry(
-        at=now(), actor=SYSTEM_ACTOR, action="record_payment", from_status=dossier.status, to_status=status,
-        note=f"Đã nộp phí / Fee paid ({reference})"), fee_status="paid")
+        at=at, actor=SYSTEM_ACTOR, action="record_payment", from_status=dossier.status, to_status=status,
+        note=f"Đã nộp phí / Fee paid ({reference})"), fee_status="paid", due_at=_due_after_fee_wait(dossier, at))
     store = get_task_store()
     wait = store.get_wait(dossier_code, "payment")
     if wait is not None:
         store.delete_wait(dossier_code, "payment")
         get_engine().succeed(wait.token, {"outcome": "continue"})
     return paid
+
+
+def _due_after_fee_wait(dossier: Dossier, paid_at: datetime) -> datetime:
+    """The appointment moved by the working time the dossier waited for its fee. The time the
+    applicant takes to fulfil a financial obligation is not processing time (sector rules say
+    so, e.g. Decree 43/2014 art. 61 for land; the catalogue keeps a payment step's days out of
+    processing_days), so it must not count against the agencies' deadline or on-time rate."""
+    asked = next((entry.at for entry in reversed(dossier.history) if entry.action == "request_fee"), None)
+    if asked is None or paid_at <= asked:
+        return dossier.due_at
+    calendar = get_calendar()
+    return calendar.add_working_hours(dossier.due_at, calendar.working_hours_between(asked, paid_at))
 
 
 def _wait_expired(dossier_code: str, kind: str, action: str, note: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services.deps import get_store
+from chalicelib.services.deps import get_calendar, get_store
 from tests.factories import (
     COMMUNE,
     DESK,
@@ -285,7 +285,8 @@ def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
 
 
 def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str], sample_token: str,
-                                                 frozen_clock: datetime, agencies: Agencies) -> None:
+                                                 frozen_clock: datetime, agencies: Agencies,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.services.routing import record_payment
 
     procedure = create_procedure_dict("LT.0004", days=10, fee_vnd=200000)
@@ -304,8 +305,16 @@ def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str],
     pump(waiting_for_fee)
     # Nobody's inbox holds the fee: the citizen pays (issue 4 brings Stripe).
     assert agencies.inbox(DESK) == [] and agencies.inbox(JUSTICE) == []
+    waiting = get_store().get_dossier(code)
+    assert waiting is not None
+    # Paid two working days (16 office hours) after the fee was asked for: the appointment
+    # moves by as much, the wait being the citizen's, not the agencies'.
+    calendar = get_calendar()
+    paid_at = calendar.add_working_hours(frozen_clock, 16)
+    monkeypatch.setattr("chalicelib.services.routing.now", lambda: paid_at)
     paid = record_payment(code, "test-receipt-1")
     assert int(paid.status) == 4 and paid.fee_status == "paid"
+    assert paid.due_at == calendar.add_working_hours(waiting.due_at, 16) > waiting.due_at
     assert record_payment(code, "test-receipt-1").version == paid.version  # twice changes nothing
     justice = agencies.task_for(JUSTICE, code)
     assert agencies.decide(JUSTICE, justice["task_id"], "approve").status_code == 200
