@@ -31,6 +31,7 @@ from chalicelib.domain.tasks import (
 )
 from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
+from chalicelib.integrations import metrics
 from chalicelib.services import changes, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
@@ -263,7 +264,10 @@ def overdue(task_id: str, token: str) -> None:
     days = _plan(dossier).step(task.step_index).days
     new_due = get_calendar().due_at(at, days)
     if task.status == "open" and task.due_at <= at:
-        task = store.record_overdue(task, new_due)
+        recorded = store.record_overdue(task, new_due)
+        if recorded.overdue_count > task.overdue_count:  # not a redelivered message
+            metrics.count(get_settings(), metrics.OVERDUE_TASKS)
+        task = recorded
         if not dossier.status.is_final:
             _record_miss(dossier, task, at, new_due)
     get_engine().succeed(token, {"task_id": task.task_id, "timeout_seconds": _timeout_seconds(task.due_at, at)})

@@ -207,7 +207,8 @@ def get_task_store_wait(code: str) -> bool:
 
 
 def test_a_missed_deadline_gets_one_apology_then_escalations(
-    api: Any, aws: dict[str, str], sample_token: str, monkeypatch: pytest.MonkeyPatch, agencies: Agencies
+    api: Any, aws: dict[str, str], sample_token: str, monkeypatch: pytest.MonkeyPatch, agencies: Agencies,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A step of 0.0001 working days (about 3 s of office time) times out for real in the
     state machine; the clock runs from a Thursday 09:00."""
@@ -254,6 +255,11 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
     assert dossier_status(code) == 9
+    # Each miss is a CloudWatch metric (embedded metric format on stdout) the stack's alarm watches.
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    overdue = [m for m in emitted if m.get("OverdueTasks") == [1.0] and m.get("Province") == "lamdong"]
+    assert len(overdue) == open_tasks[0]["overdue_count"]
+    assert overdue[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "motcua"
 
 
 def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
