@@ -35,6 +35,7 @@ _KEYS = (
     "MOTCUA_STRIPE_JS_URL",
     "MOTCUA_STRIPE_SECRET_KEY",
     "MOTCUA_STRIPE_WEBHOOK_SECRET",
+    "MOTCUA_STRIPE_SECRET_NAME",
     "MOTCUA_EXTRA_CALENDAR_FILE",
     "MOTCUA_ROUTE_STATE_MACHINE_ARN",
     "MOTCUA_TASK_QUEUE_URL",
@@ -75,6 +76,8 @@ class Settings:
     # Secrets (Secrets Manager / SSM in AWS, localstripe's test values locally); "" = payments off.
     stripe_secret_key: str = ""
     stripe_webhook_secret: str = ""
+    # In AWS: the name or ARN of the Secrets Manager secret holding both (integrations/secrets.py).
+    stripe_secret_name: str = ""
     extra_calendar_file: str | None = None
     route_state_machine_arn: str = ""
     task_queue_url: str = ""
@@ -168,6 +171,7 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         stripe_js_url=env.get("MOTCUA_STRIPE_JS_URL") or None,
         stripe_secret_key=env.get("MOTCUA_STRIPE_SECRET_KEY", "").strip(),
         stripe_webhook_secret=env.get("MOTCUA_STRIPE_WEBHOOK_SECRET", "").strip(),
+        stripe_secret_name=env.get("MOTCUA_STRIPE_SECRET_NAME", "").strip(),
         extra_calendar_file=env.get("MOTCUA_EXTRA_CALENDAR_FILE") or None,
         route_state_machine_arn=env.get("MOTCUA_ROUTE_STATE_MACHINE_ARN", ""),
         task_queue_url=env.get("MOTCUA_TASK_QUEUE_URL", ""),
@@ -182,14 +186,20 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     )
 
 
+def _province_for_names() -> str:
+    # Chalice sets the stage's variables before importing the app, so a province's stage
+    # names its own queues; "lamdong" (the demo province) only when no stage says.
+    return os.environ.get("MOTCUA_PROVINCE") or "lamdong"
+
+
 def task_queue_name() -> str:
     """The route's task queue, which Chalice must know when it wires the SQS event source
-    (import time, while packaging a province's stage)."""
-    return os.environ.get("MOTCUA_TASK_QUEUE_NAME", "motcua-lamdong-tasks")
+    (import time, while packaging a province's stage): the template's ``motcua-<province>-tasks``."""
+    return os.environ.get("MOTCUA_TASK_QUEUE_NAME") or f"motcua-{_province_for_names()}-tasks"
 
 
 def webhook_queue_name() -> str:
-    return os.environ.get("MOTCUA_WEBHOOK_QUEUE_NAME", "motcua-lamdong-webhooks")
+    return os.environ.get("MOTCUA_WEBHOOK_QUEUE_NAME") or f"motcua-{_province_for_names()}-webhooks"
 
 
 def get_settings() -> Settings:

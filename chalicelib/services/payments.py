@@ -23,6 +23,7 @@ from chalicelib.integrations.payments import (
     StripeGateway,
     verify_event,
 )
+from chalicelib.integrations.secrets import stripe_keys
 from chalicelib.services import changes, routing
 from chalicelib.services.deps import get_store, now
 from chalicelib.services.dossiers import get_own_dossier
@@ -51,10 +52,11 @@ def _gateway(secret_key: str, api_base: str | None) -> StripeGateway:
 
 def get_gateway(settings: Settings | None = None) -> StripeGateway:
     settings = settings or get_settings()
-    if not settings.stripe_secret_key:
+    secret_key = stripe_keys(settings).secret_key
+    if not secret_key:
         raise ServiceUnavailable("Chưa hỗ trợ thanh toán trực tuyến / Online payment is not configured",
                                  code="payments_unavailable")
-    return _gateway(settings.stripe_secret_key, settings.stripe_api_base)
+    return _gateway(secret_key, settings.stripe_api_base)
 
 
 @lru_cache(maxsize=4)
@@ -110,10 +112,10 @@ def handle_stripe_event(raw_body: bytes, signature: str) -> str:
     """Handles one signed Stripe event; returns what was done ("recorded", "duplicate",
     "ignored", "failed_payment", "refunded"...). Raises InvalidSignature (400) on a bad
     signature, ServiceUnavailable (503, Stripe retries) if Stripe cannot be read back."""
-    settings = get_settings()
-    if not settings.stripe_webhook_secret:
-        logger.error("a Stripe event arrived but MOTCUA_STRIPE_WEBHOOK_SECRET is not set")
-    event = verify_event(raw_body, signature, settings.stripe_webhook_secret)
+    webhook_secret = stripe_keys(get_settings()).webhook_secret
+    if not webhook_secret:
+        logger.error("a Stripe event arrived but no webhook secret is configured")
+    event = verify_event(raw_body, signature, webhook_secret)
     event_type = event["type"]
     if event_type not in HANDLED_EVENTS:
         return "ignored"

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -425,3 +426,34 @@ def test_a_stop_after_payment_refunds_the_fee(
     refunds = stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"]
     assert [(r["amount"], r["currency"]) for r in refunds] == [(FEE, "vnd")]
     pump(lambda: execution_status(code) == "SUCCEEDED")
+
+
+def test_the_stripe_keys_can_come_from_secrets_manager(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    name = f"motcua/lamdong/stripe-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager").create_secret(
+        Name=name, SecretString=json.dumps({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}))
+    monkeypatch.delenv("MOTCUA_STRIPE_SECRET_KEY")
+    monkeypatch.delenv("MOTCUA_STRIPE_WEBHOOK_SECRET")
+    monkeypatch.setenv("MOTCUA_STRIPE_SECRET_NAME", name)
+    code = awaiting_fee(api, sample_token, agencies)
+    started = start_payment(api, sample_token, code)
+    assert started.status_code == 200, started.body
+    view = json.loads(started.body)
+    assert stripe_env.pay(view["payment_intent_id"]).status_code == 200
+    delivery = stripe_env.inbox.wait_for("payment_intent.succeeded", view["payment_intent_id"])
+    assert json.loads(deliver(api, delivery.body, delivery.signature).body)["outcome"] == "recorded"
+
+
+def test_an_unreadable_stripe_secret_is_503_so_stripe_retries(
+    api: Any, stripe_env: LocalStripe, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MOTCUA_STRIPE_WEBHOOK_SECRET")
+    monkeypatch.setenv("MOTCUA_STRIPE_SECRET_NAME", f"motcua/lamdong/missing-{uuid.uuid4().hex[:8]}")
+    body = b'{"id": "evt_1", "type": "payment_intent.succeeded"}'
+    answer = deliver(api, body, sign(body))
+    assert answer.status_code == 503 and json.loads(answer.body)["error"]["code"] == "payments_unavailable"
