@@ -3,7 +3,34 @@
     python -m tools.local_stack run [--province lamdong] [--stage local] [--host 127.0.0.1]
         [--aws-port 5100] [--api-port 8000] [--web-port 8080] [--stripe-port 8420] [--state-dir .local]
 
-A port of 0 picks a free port (tests use that). The stack:
+A port of 0 picks a free port (tests use that).
+
+Stages and provinces. Any province of ``infra/provinces/`` runs on the same local stack, and a
+stage of ``.chalice/config.json`` is only asked for *which province* it serves: locally, every
+stage runs with the ``local`` stage's settings. The app's environment is computed here, once:
+
+- the config's global ``environment_variables`` and the ``local`` stage's (log level, limits…);
+- the province: ``MOTCUA_PROVINCE`` = ``--province``, ``MOTCUA_PROVINCE_NAME`` from the chosen
+  stage when that stage is the province's, else the ``name`` of the province's ``province.json``;
+- every resource setting (table, buckets, Cognito, queues, state machine, SES sender) from the
+  resources this stack created for the province (``motcua-<province>…``), and the local URLs
+  and keys (localstripe, the web front's tracker).
+
+``chalice local --stage <stage>`` then runs with exactly that environment: its launcher tells
+Chalice to apply no stage ``environment_variables`` of its own, so what a deployment stage holds
+for AWS only (memory, tags, resource names, real URLs) never reaches the local API. The in-process
+loader and queue pump see the same environment. Choosing:
+
+- nothing: ``--stage local --province lamdong`` (the ``local`` stage's ``MOTCUA_PROVINCE``);
+- ``--stage hanoi`` (a deployment stage): its ``MOTCUA_PROVINCE``, ``hanoi``; a ``--province``
+  that differs from it is refused;
+- ``--province hanoi`` alone, or with ``--stage local``: the ``local`` stage serving Hà Nội.
+
+Only ``--stage local`` with the ``local`` stage's own province checks that the stage's resource
+names (``MOTCUA_TABLE_NAME``…) match the template, so that ``chalice local --stage local`` run by
+hand against the stack's moto keeps working.
+
+The stack:
 
 1. refuses to start if another instance holds ``<state-dir>/run.pid`` or one of the ports;
 2. starts a moto server in this process (Step Functions execution switched on);
@@ -73,6 +100,9 @@ DEMO_CITIZEN_PASSWORD = "DemoCitizen2026!"
 
 DEMO_API_KEY_LABEL = "local demo"
 
+LOCAL_STAGE = "local"  # the stage whose settings every stage runs with locally
+PROVINCE_VARIABLES = ("MOTCUA_PROVINCE", "MOTCUA_PROVINCE_NAME")
+
 PID_FILE = "run.pid"
 STACK_FILE = "stack.json"
 
@@ -91,6 +121,9 @@ _OUTPUT_TO_STAGE_VARIABLE = {
     "UploadsBucketName": "MOTCUA_UPLOADS_BUCKET",
     "DocumentsBucketName": "MOTCUA_DOCUMENTS_BUCKET",
 }
+# template Outputs the stack reads at run time (moto makes up their values)
+_RUNTIME_OUTPUTS = ("CitizenUserPoolId", "CitizenUserPoolClientId", "RouteStateMachineArn", "TaskQueueUrl",
+                    "WebhookQueueUrl", "WebhookDeadLetterQueueUrl", "NotifyFromEmail")
 
 # Runs `chalice local` in the child; on Linux the child gets SIGTERM if this process dies
 # without cleaning up (e.g. SIGKILL), so no orphaned API server keeps the port.
@@ -102,6 +135,10 @@ except (AttributeError, OSError):
     pass
 if os.getppid() != int(sys.argv[1]):
     sys.exit("motcua local stack: parent exited before chalice local started")
+import chalice.config
+# The local stack computed the app's whole environment: the stage's environment_variables in
+# .chalice/config.json (AWS values for a deployment stage) must not override it.
+chalice.config.Config.environment_variables = property(lambda self: {})
 from chalice.cli import main
 sys.argv = ["chalice", *sys.argv[2:]]
 sys.exit(main())
@@ -274,6 +311,52 @@ def stage_environment(stage: str, config_path: Path = CHALICE_CONFIG_PATH) -> di
     return env
 
 
+def resolve_stage_and_province(stage: str | None, province: str | None,
+                               config_path: Path = CHALICE_CONFIG_PATH) -> tuple[str, str]:
+    """The stage and the province a run serves (see the module docstring): a deployment stage
+    names its province; the ``local`` stage serves any."""
+    stage = stage or LOCAL_STAGE
+    stage_province = stage_environment(stage, config_path).get("MOTCUA_PROVINCE") or None
+    if province is None:
+        if stage_province is None:
+            raise StackError(f"stage {stage!r} in {config_path} sets no MOTCUA_PROVINCE: pass --province")
+        return stage, stage_province
+    if stage != LOCAL_STAGE and stage_province != province:
+        raise StackError(f"stage {stage!r} is for province {stage_province!r}, not {province!r}: pass the "
+                         f"matching --stage, or --stage {LOCAL_STAGE} to run {province!r} with local settings")
+    return stage, province
+
+
+def read_province(province_dir: Path) -> dict[str, Any]:
+    """``province.json`` (its code and name; the catalogue parser checks the rest when loading)."""
+    path = province_dir / "province.json"
+    data = _read_json(path)
+    if data is None:
+        raise StackError(f"{path} is missing or not a JSON object")
+    if data.get("code") != province_dir.name:
+        raise StackError(f"{path}: code {data.get('code')!r} is not the folder's name {province_dir.name!r}")
+    if not isinstance(data.get("name"), str) or not data["name"].strip():
+        raise StackError(f"{path}: the province needs a name")
+    return data
+
+
+def app_environment(stage: str, province: str, province_name: str,
+                    config_path: Path = CHALICE_CONFIG_PATH) -> dict[str, str]:
+    """The app's settings before the resources exist: the ``local`` stage's, for the province.
+
+    The named stage only lends the province's display name, when it is that province's stage.
+    Resource settings are added by the stack once it has created them."""
+    env = stage_environment(LOCAL_STAGE, config_path)
+    if stage != LOCAL_STAGE or env.get("MOTCUA_PROVINCE") != province:
+        for variable in _OUTPUT_TO_STAGE_VARIABLE.values():
+            env.pop(variable, None)  # the local stage's names are its own province's
+    named = stage_environment(stage, config_path)
+    name = named.get("MOTCUA_PROVINCE_NAME") if named.get("MOTCUA_PROVINCE") == province else None
+    env["MOTCUA_PROVINCE"] = province
+    env["MOTCUA_PROVINCE_NAME"] = name or province_name
+    return env
+
+
 def read_agencies(province_dir: Path) -> list[dict[str, Any]]:
     """``stack.json``'s agencies, from ``infra/provinces/<province>/agencies.json``."""
     path = province_dir / "agencies.json"
@@ -426,17 +509,13 @@ class LocalStack:
     # -- start ----------------------------------------------------------------------------
 
     def start(self) -> dict[str, Any]:
+        self.stage, self.province = resolve_stage_and_province(self.stage, self.province)
         province_dir = PROVINCES_DIR / self.province
         if not province_dir.is_dir():
             known = sorted(p.name for p in PROVINCES_DIR.glob("*") if p.is_dir())
             raise StackError(f"no province {self.province!r} in {PROVINCES_DIR} (known: {', '.join(known)})")
-        stage_env = stage_environment(self.stage)
-        stage_province = stage_env.get("MOTCUA_PROVINCE")
-        if stage_province != self.province:
-            raise StackError(
-                f"stage {self.stage!r} is for province {stage_province!r}, not {self.province!r}: "
-                "pass the matching --stage"
-            )
+        province_data = read_province(province_dir)
+        stage_env = app_environment(self.stage, self.province, str(province_data["name"]))
         agencies = read_agencies(province_dir)
 
         self._start_moto()
@@ -447,7 +526,12 @@ class LocalStack:
                                             account_id=ACCOUNT_ID)
         except TemplateError as error:
             raise StackError(f"{TEMPLATE_PATH}: {error}") from error
-        self._check_stage_matches_template(stage_env)
+        if self._serves_local_stage_province():
+            self._check_stage_matches_template(stage_environment(LOCAL_STAGE))
+        # Resource names are the ones just created, whatever the stage holds for AWS.
+        stage_env.update({variable: self.outputs[output] for output, variable in _OUTPUT_TO_STAGE_VARIABLE.items()
+                          if output in self.outputs})
+        self._check_outputs_present()
 
         pool_id = self.outputs["CitizenUserPoolId"]
         client_id = self.outputs["CitizenUserPoolClientId"]
@@ -540,20 +624,25 @@ class LocalStack:
         for variable in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
             os.environ.pop(variable, None)
 
+    def _serves_local_stage_province(self) -> bool:
+        return self.stage == LOCAL_STAGE and stage_environment(LOCAL_STAGE).get("MOTCUA_PROVINCE") == self.province
+
     def _check_stage_matches_template(self, stage_env: dict[str, str]) -> None:
+        """The ``local`` stage names its province's resources: they must be the template's."""
         mismatches = []
         for output, variable in _OUTPUT_TO_STAGE_VARIABLE.items():
-            if output not in self.outputs:
-                mismatches.append(f"the template has no output {output}")
-            elif stage_env.get(variable) != self.outputs[output]:
+            if output in self.outputs and stage_env.get(variable) != self.outputs[output]:
                 mismatches.append(f"{variable}={stage_env.get(variable)!r} but the template's {output} "
                                   f"is {self.outputs[output]!r}")
-        for output in ("CitizenUserPoolId", "CitizenUserPoolClientId"):
-            if output not in self.outputs:
-                mismatches.append(f"the template has no output {output}")
         if mismatches:
             raise StackError(f"{CHALICE_CONFIG_PATH} stage {self.stage!r} does not match {TEMPLATE_PATH}: "
                              + "; ".join(mismatches))
+
+    def _check_outputs_present(self) -> None:
+        missing = [output for output in (*_OUTPUT_TO_STAGE_VARIABLE, *_RUNTIME_OUTPUTS)
+                   if output not in self.outputs]
+        if missing:
+            raise StackError(f"{TEMPLATE_PATH} has no output {', '.join(missing)}: the local stack needs it")
 
     def _load_province(self, province_dir: Path) -> None:
         from chalicelib.domain.catalogue import CatalogueError
@@ -583,11 +672,24 @@ class LocalStack:
         from chalicelib.store.webhooks import WebhookEndpoint, put_endpoint
         from examples.agency_receiver import create_server, start_in_thread
 
+        servers: list[Any] = []
+
+        def stop_receivers() -> None:
+            # All at once: each shutdown() waits up to half a second for its serve_forever loop.
+            stoppers = [threading.Thread(target=server.shutdown, daemon=True) for server in servers]
+            for stopper in stoppers:
+                stopper.start()
+            for stopper in stoppers:
+                stopper.join(timeout=CHILD_STOP_TIMEOUT)
+            for server in servers:
+                server.server_close()
+
+        self._cleanups.append(stop_receivers)
         for agency in agencies:
             secret = new_secret()
             server = create_server(secret=secret, api_url=self.api_url, api_key=agency["api_key"], host=self.host)
             start_in_thread(server)
-            self._cleanups.append(server.shutdown)
+            servers.append(server)
             put_endpoint(WebhookEndpoint(agency["code"], server.webhook_url, secret), now())
             agency["webhook_url"] = server.webhook_url
 
@@ -753,6 +855,11 @@ class LocalStack:
 def run(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).resolve()
     try:
+        args.stage, args.province = resolve_stage_and_province(args.stage, args.province)
+    except StackError as error:
+        print(f"motcua local stack: {error}", file=sys.stderr)
+        return 1
+    try:
         state_dir.mkdir(parents=True, exist_ok=True)
         pid_path = _claim_pid_file(state_dir)
     except AlreadyRunning as error:
@@ -853,8 +960,11 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Run the motcua stack locally on moto.")
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="start the local stack and wait for Ctrl-C")
-    run_parser.add_argument("--province", default="lamdong")
-    run_parser.add_argument("--stage", default="local")
+    run_parser.add_argument("--province", default=None,
+                            help="a folder of infra/provinces/ (default: the stage's MOTCUA_PROVINCE)")
+    run_parser.add_argument("--stage", default=None,
+                            help=f"a stage of .chalice/config.json (default: {LOCAL_STAGE}); locally every stage "
+                                 f"runs with the {LOCAL_STAGE} stage's settings, for the stage's province")
     run_parser.add_argument("--host", default="127.0.0.1")
     run_parser.add_argument("--aws-port", type=_port, default=5100, help="moto server port (0: any free)")
     run_parser.add_argument("--api-port", type=_port, default=8000, help="chalice local port (0: any free)")

@@ -22,8 +22,10 @@ STOP_TIMEOUT = 30.0
 class StackProcess:
     """One ``tools.local_stack run`` with all ports 0 and its own state directory."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, *, stage: str | None = None, province: str | None = None) -> None:
         self.state_dir = state_dir
+        self.stage = stage  # None: the stack's defaults (the local stage, Lâm Đồng)
+        self.province = province
         self.stack_path = state_dir / "stack.json"
         self.pid_path = state_dir / "run.pid"
         self.log_path = state_dir.parent / f"{state_dir.name}.log"
@@ -31,10 +33,15 @@ class StackProcess:
 
     @staticmethod
     def command(state_dir: Path, *, aws_port: int = 0, api_port: int = 0, web_port: int = 0,
-                stripe_port: int = 0) -> list[str]:
-        return [sys.executable, "-m", "tools.local_stack", "run", "--state-dir", str(state_dir),
-                "--aws-port", str(aws_port), "--api-port", str(api_port), "--web-port", str(web_port),
-                "--stripe-port", str(stripe_port)]
+                stripe_port: int = 0, stage: str | None = None, province: str | None = None) -> list[str]:
+        command = [sys.executable, "-m", "tools.local_stack", "run", "--state-dir", str(state_dir),
+                   "--aws-port", str(aws_port), "--api-port", str(api_port), "--web-port", str(web_port),
+                   "--stripe-port", str(stripe_port)]
+        if stage is not None:
+            command += ["--stage", stage]
+        if province is not None:
+            command += ["--province", province]
+        return command
 
     @staticmethod
     def environment() -> dict[str, str]:
@@ -46,8 +53,8 @@ class StackProcess:
     def start(self) -> dict[str, Any]:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(self.command(self.state_dir), cwd=ROOT, env=self.environment(),
-                                            stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(self.command(self.state_dir, stage=self.stage, province=self.province),
+                                            cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -159,12 +166,13 @@ def local_stack(local_stack_process: StackProcess) -> dict[str, Any]:
 
 
 @pytest.fixture
-def start_stack(tmp_path: Path) -> Iterator[Callable[[], StackProcess]]:
-    """Starts a private stack for tests that stop it themselves; stopped at the end in any case."""
+def start_stack(tmp_path: Path) -> Iterator[Callable[..., StackProcess]]:
+    """Starts a private stack for tests that stop it themselves; stopped at the end in any case.
+    ``start(stage=..., province=...)`` runs another stage or province than the default one."""
     started: list[StackProcess] = []
 
-    def start() -> StackProcess:
-        stack = StackProcess(tmp_path / f"state-{len(started)}")
+    def start(*, stage: str | None = None, province: str | None = None) -> StackProcess:
+        stack = StackProcess(tmp_path / f"state-{len(started)}", stage=stage, province=province)
         started.append(stack)
         stack.start()
         return stack
