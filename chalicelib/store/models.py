@@ -7,8 +7,11 @@ Access patterns (no Scan on any request path):
 
 | # | pattern                               | key condition                                                      |
 |---|---------------------------------------|--------------------------------------------------------------------|
-| 1 | procedure by code                     | PK = PROCEDURE#<code>, SK = META                                   |
-| 2 | list/filter procedures (catalogue)    | GSI1: GSI1PK = CATALOGUE#PROCEDURE, GSI1SK > cursor                |
+| 0 | the catalogue's current version       | PK = STATS, SK = CATALOGUE (the summary of pattern 14, consistent  |
+|   | (the pointer readers follow)          | read; its ``catalogue_version`` names the live version)            |
+| 1 | procedure by code                     | PK = PROCEDURE#<code>, SK = V#<version>                            |
+| 2 | list/filter procedures (catalogue)    | GSI1: GSI1PK = CATALOGUE#PROCEDURE,                                |
+|   |                                       | GSI1SK begins_with <version># (> cursor)                           |
 |   |                                       | (level/tier/agency/q as filters on that small partition)           |
 | 3 | agency by code                        | PK = AGENCY#<code>, SK = META                                      |
 | 4 | list agencies                         | GSI1: GSI1PK = CATALOGUE#AGENCY                                    |
@@ -28,6 +31,26 @@ Access patterns (no Scan on any request path):
 |   | agency-month counters (GET /stats)    | (one Query: rows grow with months x agencies, never with dossiers) |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
+
+Versioned catalogue (patterns 0-2). Procedures are written per catalogue version, and
+readers first read the pointer (pattern 0), then the items of that version only, so no
+reader ever sees a half-loaded catalogue, whatever its size:
+
+1. the new version's procedure items are written (batches, or with the pointer in one
+   transaction when everything fits in 100 items: ``Store.put_catalogue``); readers do not
+   see them, the pointer still names the old version;
+2. the loader waits until GSI1 lists every new item (the index is eventually consistent),
+   then flips the pointer in one small transaction (the summary item, conditional on the
+   version it read, so two loaders cannot both win);
+3. after a short grace (a reader that read the old pointer finishes its query), the items of
+   every other version are deleted (old ones, and leftovers of a load that died before its
+   flip). A cursor of an old version is moved onto the live one at the same code.
+
+An unchanged catalogue (same content digest on the pointer) writes nothing. Agencies are
+not versioned (PK = AGENCY#<code>, SK = META): an agency is valid on its own and loads only
+add or update them, so a reader seeing a new agency before the procedures naming it is
+harmless. A table loaded before versions existed has items at SK = META with no version and
+no pointer version; readers use them until the first versioned load deletes them.
 """
 
 from __future__ import annotations
@@ -55,6 +78,15 @@ CATALOGUE_AGENCIES = "CATALOGUE#AGENCY"
 
 def procedure_pk(code: str) -> str:
     return f"PROCEDURE#{code}"
+
+
+def procedure_sk(version: str | None) -> str:
+    """A procedure item's sort key in a catalogue version (META before versions existed)."""
+    return META if version is None else f"V#{version}"
+
+
+def procedure_gsi1sk(version: str | None, code: str) -> str:
+    return code if version is None else f"{version}#{code}"
 
 
 def agency_pk(code: str) -> str:
@@ -179,6 +211,7 @@ class TableItem(Model):
 
 class ProcedureItem(TableItem, discriminator="procedure"):
     code = UnicodeAttribute()
+    catalogue_version = UnicodeAttribute(null=True)  # None: written before versions existed
     tier = UnicodeAttribute()
     agency_code = UnicodeAttribute()
     level = NumberAttribute()
@@ -286,9 +319,12 @@ class CounterItem(TableItem, discriminator="counter"):
 
 
 class CatalogueStatsItem(TableItem, discriminator="catalogue_stats"):
-    """Procedures per tier and level, and the agency directory; written with the catalogue."""
+    """Procedures per tier and level, and the agency directory; written with the catalogue.
+    Also the catalogue's pointer: ``catalogue_version`` names the live version (pattern 0)."""
 
     body = JSONAttribute()
+    catalogue_version = UnicodeAttribute(null=True)
+    digest = UnicodeAttribute(null=True)  # SHA-256 of the live version's content: same digest, no load
 
 
 class StatsCounterItem(TableItem, discriminator="stats_counter"):

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import random
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
@@ -254,37 +255,163 @@ class Store(m.BoundStore):
     def _transaction(self) -> TransactWrite:
         return TransactWrite(connection=Connection(region=self._region))
 
-    # --- catalogue (patterns 1-4) -------------------------------------------------
+    # --- catalogue (patterns 0-4; versions: see models.py) ---------------------------
 
-    def put_catalogue(self, catalogue: Catalogue) -> None:
-        """Writes the whole catalogue in one transaction: all of it or none of it."""
-        items: list[m.TableItem] = []
-        for agency in catalogue.agencies:
-            items.append(m.AgencyItem(
-                m.agency_pk(agency.code), m.META, code=agency.code, body=agency_to_dict(agency),
-                gsi1pk=m.CATALOGUE_AGENCIES, gsi1sk=agency.code,
-            ))
-        for procedure in catalogue.procedures:
-            items.append(m.ProcedureItem(
-                m.procedure_pk(procedure.code), m.META,
-                code=procedure.code, tier=procedure.tier, agency_code=procedure.agency_code,
-                level=procedure.level,
-                search_text=fold(f"{procedure.code} {procedure.name} {procedure.name_en} {procedure.field}"),
-                body=procedure_to_dict(procedure),
-                gsi1pk=m.CATALOGUE_PROCEDURES, gsi1sk=procedure.code,
-            ))
-        items.append(m.CatalogueStatsItem(m.STATS_PK, m.STATS_CATALOGUE_SK,
-                                          body=stats.catalogue_summary(catalogue.agencies, catalogue.procedures)))
-        if len(items) > MAX_TRANSACTION_ITEMS:
-            # Not yet needed by the demo provinces; a versioned load comes with the ops importer.
-            raise StoreError(f"catalogue of {len(items)} items exceeds one transaction ({MAX_TRANSACTION_ITEMS})")
-        with self._transaction() as transaction:
+    def _pointer(self) -> m.CatalogueStatsItem | None:
+        try:
+            # Consistent: right after a flip, every reader follows the new version.
+            return m.CatalogueStatsItem.get(m.STATS_PK, m.STATS_CATALOGUE_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def catalogue_version(self) -> str | None:
+        """The live catalogue version (None: nothing loaded yet, or loaded before versions)."""
+        pointer = self._pointer()
+        return pointer.catalogue_version if pointer is not None else None
+
+    def put_catalogue(self, catalogue: Catalogue) -> CatalogueWrite:
+        """Writes the whole catalogue in one transaction (changed agencies, the new version's
+        procedures and the pointer): all of it or none of it, at most 100 items. Larger
+        catalogues go through :meth:`replace_catalogue`. An unchanged catalogue writes nothing."""
+        plan = self._plan_catalogue(catalogue)
+        if plan is None:
+            return CatalogueWrite(self.catalogue_version(), changed=False)
+        count = len(plan.agencies) + len(plan.procedures) + 1
+        if count > MAX_TRANSACTION_ITEMS:
+            raise StoreError(f"catalogue of {count} items exceeds one transaction ({MAX_TRANSACTION_ITEMS}); "
+                             "load it in versions (Store.replace_catalogue, python -m chalicelib.ops)")
+        try:
+            with self._transaction() as transaction:
+                for item in (*plan.agencies, *plan.procedures):
+                    transaction.save(item)
+                transaction.save(plan.pointer, condition=_pointer_condition(plan.previous))
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise StoreError("the catalogue was changed by another load meanwhile; run again") from None
+            raise
+        deleted = self._retire_versions(keep=plan.version)
+        return CatalogueWrite(plan.version, changed=True, agencies_written=len(plan.agencies),
+                              procedures_written=len(plan.procedures), procedures_deleted=deleted)
+
+    def replace_catalogue(self, catalogue: Catalogue, *, grace_seconds: float = 0.0,
+                          index_timeout_seconds: float = 120.0,
+                          on_step: Callable[[str], None] | None = None) -> CatalogueWrite:
+        """Loads a catalogue of any size as a new version (see models.py): agencies upserted,
+        the version's procedures written in batches, the pointer flipped once the index lists
+        them all, then other versions deleted after ``grace_seconds``. Readers see the old
+        catalogue or the new one, never a mix. ``on_step`` is told "agencies", "written" (after
+        each batch), "indexed", "flipped" and "retired" (for tests and progress)."""
+        step = on_step or (lambda name: None)
+        plan = self._plan_catalogue(catalogue)
+        if plan is None:
+            return CatalogueWrite(self.catalogue_version(), changed=False)
+        for agency_batch in _chunks(plan.agencies, BATCH_WRITE_ITEMS):
+            with m.AgencyItem.batch_write() as agency_writer:
+                for agency_item in agency_batch:
+                    agency_writer.save(agency_item)
+        step("agencies")
+        try:
+            for batch in _chunks(plan.procedures, BATCH_WRITE_ITEMS):
+                with m.ProcedureItem.batch_write() as writer:
+                    for procedure_item in batch:
+                        writer.save(procedure_item)
+                step("written")
+            self._wait_for_index(plan.version, len(plan.procedures), timeout=index_timeout_seconds)
+            step("indexed")
+            try:
+                plan.pointer.save(condition=_pointer_condition(plan.previous))
+            except PutError as error:
+                if error.cause_response_code == "ConditionalCheckFailedException":
+                    raise StoreError("the catalogue was changed by another load meanwhile; run again") from None
+                raise
+        except BaseException:
+            if self.catalogue_version() != plan.version:  # never visible: the pointer was not flipped
+                self._delete_version(plan.version)
+            raise
+        step("flipped")
+        if grace_seconds > 0:
+            time.sleep(grace_seconds)
+        deleted = self._retire_versions(keep=plan.version)
+        step("retired")
+        return CatalogueWrite(plan.version, changed=True, agencies_written=len(plan.agencies),
+                              procedures_written=len(plan.procedures), procedures_deleted=deleted)
+
+    def _plan_catalogue(self, catalogue: Catalogue) -> _CataloguePlan | None:
+        """What loading ``catalogue`` writes; None when the table already holds it."""
+        pointer = self._pointer()
+        current_agencies = {agency.code: agency for agency in self.list_agencies()}
+        agencies = [agency for agency in catalogue.agencies if current_agencies.get(agency.code) != agency]
+        summary = stats.catalogue_summary(catalogue.agencies, catalogue.procedures)
+        digest = catalogue_digest(catalogue.procedures, summary)
+        if pointer is not None and pointer.digest == digest and not agencies:
+            return None
+        version = new_catalogue_version()
+        return _CataloguePlan(
+            version=version,
+            previous=pointer,
+            agencies=[_agency_item(agency) for agency in agencies],
+            procedures=[_procedure_item(procedure, version) for procedure in catalogue.procedures],
+            pointer=m.CatalogueStatsItem(m.STATS_PK, m.STATS_CATALOGUE_SK, body=summary,
+                                         catalogue_version=version, digest=digest),
+        )
+
+    def _wait_for_index(self, version: str, expected: int, *, timeout: float) -> None:
+        """GSI1 is eventually consistent: flip only once it lists every item of the version."""
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            listed = m.TableItem.gsi1.count(m.CATALOGUE_PROCEDURES, m.TableItem.gsi1sk.startswith(f"{version}#"))
+            if listed >= expected:
+                return
+            if time.monotonic() > deadline:
+                raise StoreError(f"the index lists {listed} of the {expected} procedures of version {version} "
+                                 f"after {timeout:g} s; nothing was changed")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _catalogue_items(self) -> Iterator[m.ProcedureItem]:
+        for item in m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES):
+            if isinstance(item, m.ProcedureItem):
+                yield item
+
+    def _delete_items(self, items: Iterable[m.ProcedureItem]) -> int:
+        deleted = 0
+        with m.ProcedureItem.batch_write() as writer:
             for item in items:
-                transaction.save(item)
+                writer.delete(item)
+                deleted += 1
+        return deleted
+
+    def _delete_version(self, version: str) -> int:
+        return self._delete_items(
+            [item for item in self._catalogue_items() if item.catalogue_version == version])
+
+    def _retire_versions(self, *, keep: str) -> int:
+        """Deletes the procedures of every version but ``keep`` (older ones, leftovers of a load
+        that died before its flip, and items written before versions existed)."""
+        return self._delete_items([item for item in self._catalogue_items() if item.catalogue_version != keep])
+
+    def current_procedures(self) -> list[Procedure]:
+        """Every procedure of the live version, by code."""
+        version = self.catalogue_version()
+        return [procedure_from_dict(item.body) for item in self._procedure_query(version)
+                if isinstance(item, m.ProcedureItem)]
+
+    def _procedure_query(self, version: str | None, **options: Any) -> Iterator[m.TableItem]:
+        if version is None:
+            # Before versions: the unversioned items only (a first versioned load may be half-written).
+            legacy = m.ProcedureItem.catalogue_version.does_not_exist()
+            condition = options.pop("filter_condition", None)
+            options["filter_condition"] = legacy if condition is None else legacy & condition
+            return m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES, **options)
+        return m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES, m.TableItem.gsi1sk.startswith(f"{version}#"),
+                                      **options)
 
     def get_procedure(self, code: str) -> Procedure | None:
+        version = self.catalogue_version()
         try:
-            item = m.ProcedureItem.get(m.procedure_pk(code), m.META)
+            item = m.ProcedureItem.get(m.procedure_pk(code), m.procedure_sk(version))
         except DoesNotExist:
             return None
         return procedure_from_dict(item.body)
@@ -308,12 +435,12 @@ class Store(m.BoundStore):
         ):
             if clause is not None:
                 condition = clause if condition is None else condition & clause
+        version = self.catalogue_version()
         start = _decode_cursor(cursor, partition_attr="GSI1PK", partition=m.CATALOGUE_PROCEDURES)
         # PynamoDB keeps reading filtered pages until enough items match.
-        results = m.TableItem.gsi1.query(
-            m.CATALOGUE_PROCEDURES, filter_condition=condition, last_evaluated_key=start,
-            page_size=max(limit, 50),
-        )
+        results = self._procedure_query(version, filter_condition=condition,
+                                        last_evaluated_key=_onto_version(start, version),
+                                        page_size=max(limit, 50))
         page = _take_page(results, limit)
         return Page([procedure_from_dict(item.body) for item in page.items
                      if isinstance(item, m.ProcedureItem)], page.next_cursor)
@@ -328,6 +455,34 @@ class Store(m.BoundStore):
         except DoesNotExist:
             return None
         return agency_from_dict(item.body)
+
+    def put_agency(self, agency: Agency) -> bool:
+        """Adds or updates one agency and its entry in the catalogue summary's directory, in
+        one transaction (conditional on the catalogue version it read). False if unchanged."""
+        if self.get_agency(agency.code) == agency:
+            return False
+        pointer = self._pointer()
+        summary = dict(pointer.body) if pointer is not None else stats.catalogue_summary((), ())
+        entry = stats.catalogue_summary((agency,), ())["agencies"][0]
+        directory = [dict(item) for item in summary.get("agencies", [])]
+        known = next((item for item in directory if item.get("agency_code") == agency.code), None)
+        if known is not None:
+            entry["procedures"] = known.get("procedures", 0)
+            directory[directory.index(known)] = entry
+        else:
+            directory.append(entry)
+        summary["agencies"] = directory
+        version = pointer.catalogue_version if pointer is not None else None
+        updated = m.CatalogueStatsItem(m.STATS_PK, m.STATS_CATALOGUE_SK, body=summary, catalogue_version=version,
+                                       digest=catalogue_digest(self.current_procedures(), summary))
+        try:
+            with self._transaction() as transaction:
+                transaction.save(_agency_item(agency))
+                transaction.save(updated, condition=_pointer_condition(pointer))
+        except TransactWriteError as error:
+            raise StoreError(f"could not add agency {agency.code} (the catalogue changed meanwhile?): "
+                             f"{error}") from None
+        return True
 
     # --- uploads (pattern 9) ------------------------------------------------------
 
@@ -553,6 +708,87 @@ class Store(m.BoundStore):
             elif isinstance(item, m.StatsCounterItem):
                 rows.append(_counter_row(item))
         return summary, rows
+
+
+# --- the versioned catalogue (see models.py) ------------------------------------------
+
+# BatchWriteItem takes 25 requests; one batch is written at a time.
+BATCH_WRITE_ITEMS = 25
+
+
+@dataclass(frozen=True)
+class CatalogueWrite:
+    """What a catalogue load did."""
+
+    version: str | None  # the live version afterwards
+    changed: bool
+    agencies_written: int = 0
+    procedures_written: int = 0
+    procedures_deleted: int = 0
+
+
+@dataclass(frozen=True)
+class _CataloguePlan:
+    version: str
+    previous: m.CatalogueStatsItem | None
+    agencies: list[m.AgencyItem]
+    procedures: list[m.ProcedureItem]
+    pointer: m.CatalogueStatsItem
+
+
+def new_catalogue_version() -> str:
+    """Sortable by load time, unique across concurrent loaders: ``20261126T020000Z-3fa9c1``."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}"
+
+
+def catalogue_digest(procedures: Iterable[Procedure], summary: dict[str, Any]) -> str:
+    """SHA-256 of what readers of a catalogue version see: its procedures and summary."""
+    # The agency directory's order is not content (loads list agencies in file order, adds append).
+    directory = sorted(summary.get("agencies", []), key=lambda entry: str(entry.get("agency_code")))
+    content = {"procedures": sorted((procedure_to_dict(p) for p in procedures), key=lambda p: str(p["code"])),
+               "summary": {**summary, "agencies": directory}}
+    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _agency_item(agency: Agency) -> m.AgencyItem:
+    return m.AgencyItem(m.agency_pk(agency.code), m.META, code=agency.code, body=agency_to_dict(agency),
+                        gsi1pk=m.CATALOGUE_AGENCIES, gsi1sk=agency.code)
+
+
+def _procedure_item(procedure: Procedure, version: str) -> m.ProcedureItem:
+    return m.ProcedureItem(
+        m.procedure_pk(procedure.code), m.procedure_sk(version),
+        code=procedure.code, catalogue_version=version, tier=procedure.tier, agency_code=procedure.agency_code,
+        level=procedure.level,
+        search_text=fold(f"{procedure.code} {procedure.name} {procedure.name_en} {procedure.field}"),
+        body=procedure_to_dict(procedure),
+        gsi1pk=m.CATALOGUE_PROCEDURES, gsi1sk=m.procedure_gsi1sk(version, procedure.code),
+    )
+
+
+def _pointer_condition(previous: m.CatalogueStatsItem | None) -> Any:
+    """The pointer is still what the loader read (no other load flipped it meanwhile)."""
+    if previous is None:
+        return m.CatalogueStatsItem.pk.does_not_exist()
+    if previous.catalogue_version is None:
+        return m.CatalogueStatsItem.pk.exists() & m.CatalogueStatsItem.catalogue_version.does_not_exist()
+    return m.CatalogueStatsItem.catalogue_version == previous.catalogue_version
+
+
+def _onto_version(start: dict[str, Any] | None, version: str | None) -> dict[str, Any] | None:
+    """A cursor taken on another catalogue version continues on the live one, after the same code."""
+    if start is None or "GSI1SK" not in start or "PK" not in start:
+        return start
+    position = start["GSI1SK"]["S"]
+    code = position.split("#", 1)[1] if "#" in position else position
+    return {**start, "PK": {"S": m.procedure_pk(code)}, "SK": {"S": m.procedure_sk(version)},
+            "GSI1SK": {"S": m.procedure_gsi1sk(version, code)}}
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for index in range(0, len(items), size):
+        yield items[index:index + size]
 
 
 def _task_item(task: Task) -> m.TaskItem:

@@ -1,0 +1,3 @@
+from chalicelib.ops.cli import main
+
+raise SystemExit(main())

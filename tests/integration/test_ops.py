@@ -1,0 +1,328 @@
+"""The ops command line on moto in-process: each command, what it writes, and running it twice."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.domain.catalogue import agency_to_dict
+from chalicelib.domain.errors import Unauthenticated
+from chalicelib.ops import cli
+from chalicelib.services import agency_auth
+from chalicelib.services.deps import get_store
+from chalicelib.store import models as m
+from chalicelib.store import webhooks as endpoints
+from tests.factories import COMMUNE, DESK, create_catalogue, create_procedure_dict
+
+HEADER = ["Mã thủ tục", "Tên thủ tục", "Cấp thực hiện", "Mức độ", "Phí, lệ phí", "Thời hạn giải quyết"]
+
+
+def endpoint(code: str = DESK) -> endpoints.WebhookEndpoint:
+    found = endpoints.get_endpoint(code)
+    assert found is not None
+    return found
+
+
+def procedure(code: str) -> Any:
+    found = get_store().get_procedure(code)
+    assert found is not None
+    return found
+
+
+def agency(code: str) -> Any:
+    found = get_store().get_agency(code)
+    assert found is not None
+    return found
+
+
+def summary() -> dict[str, Any]:
+    found = get_store().catalogue_summary()
+    assert found is not None
+    return found
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def sample_procedures(count: int | None = None) -> list[dict[str, Any]]:
+    if count is None:
+        return [
+            create_procedure_dict(),
+            create_procedure_dict("1.001193", level=3, fee_vnd=0, agency=COMMUNE, tier="commune", days=3,
+                                  name="Đăng ký khai sinh"),
+            create_procedure_dict("1.000001", level=2, fee_vnd=0, name="Chứng thực bản sao từ bản chính"),
+            create_procedure_dict("1.000002", level=1, fee_vnd=0, name="Thủ tục chỉ có thông tin"),
+        ]
+    return [create_procedure_dict(f"9.{n:06d}", name=f"Thủ tục thử số {n}") for n in range(count)]
+
+
+def write_province(directory: Path, procedures: list[dict[str, Any]]) -> Path:
+    directory.mkdir()
+    (directory / "templates").mkdir()
+    (directory / "templates" / "to-khai.txt").write_text("Tờ khai\n", encoding="utf-8")
+    documents = {
+        "province.json": {"code": "lamdong", "name": "Tỉnh Lâm Đồng", "tiers": [
+            {"code": "province", "name": "Cấp tỉnh"}, {"code": "commune", "name": "Cấp xã"}]},
+        "agencies.json": {"agencies": [agency_to_dict(a) for a in create_catalogue().agencies]},
+        "procedures.json": {"sources": {"law": "Luật Lý lịch tư pháp 2009"}, "procedures": procedures},
+    }
+    for name, document in documents.items():
+        (directory / name).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    return directory
+
+
+def write_export(path: Path, rows: list[list[str]]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    path.write_bytes(("\ufeff" + buffer.getvalue()).encode("utf-8"))
+    return path
+
+
+@pytest.fixture
+def province(aws: dict[str, str], tmp_path: Path) -> Path:
+    get_store().put_catalogue(create_catalogue())
+    return write_province(tmp_path / "lamdong", sample_procedures())
+
+
+def test_import_dry_run_then_import_then_no_change(api: Any, province: Path, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "export.csv", [
+        ["2.000488", "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam", "Cấp tỉnh", "Mức độ 4",
+         "Lệ phí: 250.000 đồng/lần", "10 ngày làm việc"],
+        ["1.001193", "Đăng ký khai sinh", "Cấp xã", "3", "Không", "3"],
+        ["1.000001", "Chứng thực bản sao điện tử từ bản chính", "", "", "", ""],
+    ])
+    store = get_store()
+    version = store.catalogue_version()
+    code, out, err = run("--province-dir", str(province), "catalogue", "import", str(export), "--dry-run")
+    assert (code, err) == (0, "")
+    assert "~ 2.000488\n    fee_vnd: 200000 → 250000\n" in out
+    assert "    name: Chứng thực bản sao từ bản chính → Chứng thực bản sao điện tử từ bản chính" in out
+    assert "- 1.000002 Thủ tục chỉ có thông tin" in out
+    assert out.endswith("dry run: 0 added, 2 changed, 1 removed, 1 unchanged; 1 form templates to upload; "
+                        "nothing written\n")
+    assert store.catalogue_version() == version and procedure("2.000488").fee_vnd == 200000
+
+    code, out, err = run("catalogue", "import", str(export), "--province-dir", str(province), "--grace-seconds", "0")
+    assert (code, err) == (0, "")
+    assert "imported export.csv: 0 added, 2 changed, 1 removed, 1 unchanged" in out
+    assert api.http.get("/procedures/2.000488").json_body["fee_vnd"] == 250000
+    assert api.http.get("/procedures/1.000002").status_code == 404
+    assert sorted(i["code"] for i in api.http.get("/procedures").json_body["items"]) == [
+        "1.000001", "1.001193", "2.000488"]
+    assert summary()["procedures"]["total"] == 3
+    listed = boto3.client("s3").list_objects_v2(Bucket=aws_documents_bucket())
+    assert [o["Key"] for o in listed["Contents"]] == ["templates/lamdong/to-khai.txt"]
+    items = list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))
+    assert len(items) == 3  # the old version is gone
+
+    version = store.catalogue_version()
+    code, out, err = run("catalogue", "import", str(export), "--province-dir", str(province))
+    assert code == 0 and out.startswith("no change: the table already holds this catalogue")
+    assert store.catalogue_version() == version
+
+
+def aws_documents_bucket() -> str:
+    from chalicelib.config import get_settings
+
+    return get_settings().documents_bucket
+
+
+def test_a_bad_export_is_refused_with_rows_and_columns_and_writes_nothing(province: Path, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "bad.csv", [
+        ["2.000488", "Cấp Phiếu lý lịch tư pháp", "Cấp tỉnh", "4", "8.000 hoặc 4.000", "10"],
+        ["1.001193", "Đăng ký khai sinh", "Cấp xã", "3", "0", "3"],
+        ["7.777777", "Không có trong procedures.json", "Cấp xã", "3", "0", "3"],
+    ])
+    version = get_store().catalogue_version()
+    code, out, err = run("catalogue", "import", str(export), "--province-dir", str(province))
+    assert code == 2 and out == ""
+    assert "the export is refused (2 rows); nothing was written" in err
+    assert "row 2: Phí, lệ phí: '8.000 hoặc 4.000' names several amounts" in err
+    assert "row 4: Mã thủ tục: 7.777777 has no entry in procedures.json" in err
+    assert "Traceback" not in err and get_store().catalogue_version() == version
+
+    level_one = write_export(tmp_path / "level.csv", [["2.000488", "Cấp Phiếu", "", "1", "", ""]])
+    code, _, err = run("catalogue", "import", str(level_one), "--province-dir", str(province))
+    assert code == 2 and "row 2: Mức độ:" in err
+
+
+def test_importing_150_procedures_lifts_the_transaction_limit(api: Any, aws: dict[str, str], tmp_path: Path) -> None:
+    get_store().put_catalogue(create_catalogue())
+    directory = write_province(tmp_path / "big", sample_procedures(150))
+    export = write_export(tmp_path / "big.csv", [[f"9.{n:06d}", f"Thủ tục số {n}", "Cấp tỉnh", "4", "200.000", "10"]
+                                                 for n in range(150)])
+    code, out, err = run("catalogue", "import", str(export), "--province-dir", str(directory),
+                         "--grace-seconds", "0")
+    assert (code, err) == (0, ""), err
+    assert "150 added, 0 changed, 4 removed" in out
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = api.http.get(f"/procedures?limit=100{'&cursor=' + cursor if cursor else ''}").json_body
+        seen.extend(item["code"] for item in page["items"])
+        if not page["next_cursor"]:
+            break
+        cursor = page["next_cursor"]
+    assert seen == [f"9.{n:06d}" for n in range(150)]
+    assert api.http.get("/procedures/9.000149").json_body["name"] == "Thủ tục số 149"
+    assert len(list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))) == 150
+
+
+def test_readers_see_the_old_or_the_new_catalogue_never_a_mix(api: Any, aws: dict[str, str]) -> None:
+    store = get_store()
+    old = create_catalogue()
+    store.put_catalogue(old)
+    new = create_catalogue([create_procedure_dict(f"9.{n:06d}", name=f"Mới {n}") for n in range(120)])
+    old_codes = sorted(p.code for p in old.procedures)
+    new_codes = sorted(p.code for p in new.procedures)
+    seen: list[tuple[str, str]] = []
+
+    def read(step: str) -> None:
+        codes: list[str] = []
+        cursor = ""
+        while True:
+            page = api.http.get(f"/procedures?limit=50{'&cursor=' + cursor if cursor else ''}").json_body
+            codes.extend(item["code"] for item in page["items"])
+            if not page["next_cursor"]:
+                break
+            cursor = page["next_cursor"]
+        state = "old" if codes == old_codes else "new" if codes == new_codes else f"mixed ({len(codes)})"
+        single_old = api.http.get("/procedures/2.000488").status_code
+        single_new = api.http.get("/procedures/9.000119").status_code
+        total = summary()["procedures"]["total"]
+        expected = (200, 404, len(old_codes)) if state == "old" else (404, 200, len(new_codes))
+        assert (single_old, single_new, total) == expected, (step, state)
+        seen.append((step, state))
+
+    result = store.replace_catalogue(new, on_step=read)
+    assert result.changed and result.procedures_written == 120 and result.procedures_deleted == 4
+    assert [state for _, state in seen] == ["old"] * 7 + ["new", "new"]  # agencies, 5 batches, indexed | flipped…
+    assert [step for step, _ in seen][-2:] == ["flipped", "retired"]
+
+
+def test_agency_add_is_idempotent_and_updates_only_on_request(api: Any, province: Path) -> None:
+    args = ("--province-dir", str(province), "agency", "add", "--code", "000.02.10.H38",
+            "--name", "UBND xã Lạc Dương", "--tier", "commune", "--parent", DESK, "--name-en", "Lac Duong commune")
+    code, out, _ = run(*args)
+    assert code == 0 and out == "added agency 000.02.10.H38 'UBND xã Lạc Dương' (tier commune, parent " \
+                                f"{DESK})\n"
+    assert run(*args)[1] == "no change: agency 000.02.10.H38 already exists as given\n"
+    listed = {a["code"]: a for a in api.http.get("/agencies").json_body["items"]}
+    assert listed["000.02.10.H38"]["name"] == "UBND xã Lạc Dương"
+
+    renamed = [*args[:-4], "--name", "UBND xã Lạc Dương mới", *args[-4:]]
+    renamed.remove("UBND xã Lạc Dương")
+    renamed.remove("--name")
+    code, _, err = run(*renamed)
+    assert code == 2 and "already exists with other values (name: 'UBND xã Lạc Dương' → 'UBND xã Lạc Dương mới')" \
+        in err
+    code, out, _ = run(*renamed, "--update")
+    assert code == 0 and out.startswith("updated agency 000.02.10.H38: name:")
+    assert agency("000.02.10.H38").name == "UBND xã Lạc Dương mới"
+
+    for bad, message in ((["--tier", "district"], "unknown tier 'district'"),
+                         (["--parent", "000.99.99.H38"], "unknown parent agency"),
+                         (["--code", "x y"], "invalid agency: code")):
+        attempt = list(args)
+        attempt[attempt.index(bad[0]) + 1] = bad[1]
+        code, _, err = run(*attempt)
+        assert code == 2 and message in err, err
+
+
+def test_api_keys_issue_rotate_revoke(province: Path) -> None:
+    code, out, _ = run("agency", "key", "issue", "--agency", DESK)
+    assert code == 0 and out.startswith("issued API key ")
+    first = out.splitlines()[1]
+    first_id = agency_auth.authenticate_agency(first).key_id
+    code, out, _ = run("agency", "key", "issue", "--agency", DESK)
+    assert code == 0 and out.startswith(f"no change: agency {DESK} already has active key {first_id}")
+
+    code, out, _ = run("agency", "key", "rotate", "--agency", DESK, "--key-id", first_id)
+    assert code == 0 and f"revoked the old key {first_id}" in out
+    second = out.splitlines()[1]
+    assert agency_auth.authenticate_agency(second).agency_code == DESK
+    with pytest.raises(Unauthenticated):
+        agency_auth.authenticate_agency(first)
+    code, out, _ = run("agency", "key", "rotate", "--agency", DESK, "--key-id", first_id)
+    assert code == 0 and out.startswith(f"no change: key {first_id} of agency {DESK} was already revoked")
+
+    second_id = agency_auth.authenticate_agency(second).key_id
+    code, out, _ = run("agency", "key", "revoke", "--agency", DESK, "--all")
+    assert code == 0 and out == f"revoked API key {second_id} of agency {DESK} (label 'ops')\n"
+    assert run("agency", "key", "revoke", "--agency", DESK, "--all")[1] == \
+        f"no change: no key is active for agency {DESK}\n"
+    assert run("agency", "key", "revoke", "--agency", DESK, "--key-id", second_id)[1] == \
+        f"no change: key {second_id} is not active for agency {DESK}\n"
+    code, _, err = run("agency", "key", "revoke", "--agency", DESK)
+    assert code == 2 and "--key-id ID, or --all" in err
+    code, _, err = run("agency", "key", "issue", "--agency", "000.99.99.H38")
+    assert code == 2 and "unknown agency '000.99.99.H38'" in err
+
+
+def test_webhook_url_and_secret(province: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"agency.example.vn": ["203.113.131.1"], "intranet.example.vn": ["10.20.0.5"]}
+    monkeypatch.setattr("chalicelib.domain.webhook_urls.resolve", lambda host, port: answers[host])
+    code, out, _ = run("agency", "webhook", "set-url", "--agency", DESK, "https://agency.example.vn/hooks")
+    assert code == 0 and out.startswith(f"set the webhook URL of agency {DESK} to https://agency.example.vn/hooks")
+    secret = out.splitlines()[1]
+    assert secret.startswith("whsec_") and endpoint().secret == secret
+    assert run("agency", "webhook", "set-url", "--agency", DESK, "https://agency.example.vn/hooks")[1] == \
+        f"no change: agency {DESK} already receives webhooks at https://agency.example.vn/hooks\n"
+
+    for url, message in (("https://intranet.example.vn/", "resolves to 10.20.0.5, which is a private address"),
+                         ("http://127.0.0.1:9000/hooks", "must start with https://"),
+                         ("https://169.254.169.254/", "link-local")):
+        code, _, err = run("agency", "webhook", "set-url", "--agency", DESK, url)
+        assert code == 2 and message in err, err
+    assert endpoint().url == "https://agency.example.vn/hooks"
+
+    monkeypatch.setattr(cli, "use_local_stack", lambda state_dir: None)  # moto in-process is the "local stack"
+    code, out, _ = run("--local", "agency", "webhook", "set-url", "--agency", DESK, "http://127.0.0.1:9000/hooks")
+    assert code == 0 and "URL https://agency.example.vn/hooks → http://127.0.0.1:9000/hooks" in out
+    assert endpoint().secret == secret
+
+    from chalicelib.ops.agencies import fingerprint
+
+    old = fingerprint(secret)
+    code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--replace", old)
+    assert code == 0 and out.startswith(f"rotated the webhook secret of agency {DESK}: {old} → ")
+    new_secret = out.splitlines()[1]
+    assert endpoint().secret == new_secret != secret
+    code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--replace", old)
+    assert code == 0 and out.startswith(f"no change: the webhook secret of agency {DESK} is {fingerprint(new_secret)}")
+    code, _, err = run("agency", "webhook", "rotate-secret", "--agency", JUSTICE_CODE)
+    assert code == 2 and "has no webhook endpoint" in err
+
+
+JUSTICE_CODE = "000.00.05.H38"
+
+
+def test_stats_export(province: Path, tmp_path: Path) -> None:
+    m.StatsCounterItem(m.STATS_PK, m.stats_counter_sk("2026-11", DESK, 0), agency_code=DESK, month="2026-11",
+                       submitted=3, online=3, done=2, approved=2, on_time=1, late=1, finished=2).save()
+    target = tmp_path / "stats.csv"
+    code, out, _ = run("stats", "export", "--month", "2026-11", "--out", str(target))
+    assert code == 0 and out == f"wrote {target}: 3 agencies and the province total, month 2026-11\n"
+    data = target.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    records = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    desk = next(r for r in records if r["agency_code"] == DESK)
+    assert (desk["name"], desk["submitted"], desk["on_time_rate"]) == (
+        "Trung tâm Phục vụ hành chính công tỉnh Lâm Đồng", "3", "0.5")
+    assert records[-1]["agency_code"] == "TOTAL" and records[-1]["in_progress"] == "1"
+    assert run("stats", "export", "--month", "2026-11", "--out", str(target))[1].startswith("no change:")
+    code, out, _ = run("stats", "export")
+    assert code == 0 and out.startswith("month,agency_code,name")
+    code, _, err = run("stats", "export", "--month", "2026-13")
+    assert code == 2 and "--month must look like 2026-11" in err
