@@ -5,7 +5,9 @@ template's resources into the equivalent API calls instead of deploying it. The
 translation is deliberately strict: a resource type or a property that is not
 translated here raises :class:`TemplateError`, so that something added to the
 template is never silently missing from the local stack. Extend the tables below
-when the template grows.
+when the template grows. AWS-only resource types (alarms, bucket policies, log groups, secrets)
+are listed in ``SKIPPED_TYPES`` with the reason each is not created locally; they are logged,
+never silently dropped, and nothing created locally may refer to them.
 
 Supported intrinsic functions: ``Ref`` (parameters, pseudo parameters, resources),
 ``Fn::Sub`` (both forms, ``${!Literal}`` escapes, ``${Resource.Attribute}``),
@@ -69,6 +71,7 @@ class _Template:
         }
         self.values.update(_parameter_values(template.get("Parameters") or {}, parameters))
         self.physical_ids: dict[str, str] = {}
+        self.skipped: set[str] = set()  # AWS-only resources (SKIPPED_TYPES), not created locally
         self.attributes: dict[str, dict[str, str]] = {}
 
     # -- intrinsic functions --------------------------------------------------------------
@@ -102,6 +105,8 @@ class _Template:
             if name not in self.physical_ids:
                 raise TemplateError(f"Ref to {name} before it was created (dependency cycle?)")
             return self.physical_ids[name]
+        if name in self.skipped:
+            raise TemplateError(f"Ref to {name}, an AWS-only resource the local stack skips")
         raise TemplateError(f"Ref to unknown parameter or resource {name!r}")
 
     def _get_att(self, argument: Any) -> str:
@@ -111,6 +116,8 @@ class _Template:
                 and all(isinstance(part, str) for part in argument)):
             raise TemplateError(f"Fn::GetAtt takes [resource, attribute], got {argument!r}")
         logical_id, attribute = argument
+        if logical_id in self.skipped:
+            raise TemplateError(f"Fn::GetAtt on {logical_id}, an AWS-only resource the local stack skips")
         if logical_id not in self.resources:
             raise TemplateError(f"Fn::GetAtt on unknown resource {logical_id!r}")
         if logical_id not in self.attributes:
@@ -352,8 +359,12 @@ def _create_table(client: DynamoDBClient, logical_id: str, props: dict[str, Any]
 
 _BUCKET_PROPERTIES = {
     "BucketName", "PublicAccessBlockConfiguration", "BucketEncryption", "CorsConfiguration",
-    "VersioningConfiguration", "OwnershipControls", "Tags",
+    "VersioningConfiguration", "OwnershipControls", "LifecycleConfiguration", "Tags",
 }
+# CloudFormation lifecycle rule → PutBucketLifecycleConfiguration rule (moto stores them; it
+# never expires anything, like DynamoDB's TTL).
+_LIFECYCLE_RULE_KEYS = {"Id", "Status", "Prefix", "TagFilters", "ExpirationInDays",
+                        "AbortIncompleteMultipartUpload", "NoncurrentVersionExpiration"}
 _CORS_RULE_KEYS = {
     "AllowedMethods": "AllowedMethods", "AllowedOrigins": "AllowedOrigins",
     "AllowedHeaders": "AllowedHeaders", "ExposedHeaders": "ExposeHeaders",
@@ -370,6 +381,12 @@ def _create_bucket(client: S3Client, logical_id: str, props: dict[str, Any], def
                    region: str) -> tuple[str, dict[str, str]]:
     _check_properties(logical_id, "AWS::S3::Bucket", props, _BUCKET_PROPERTIES)
     name = str(props.get("BucketName") or default_name).lower()
+    lifecycle_rules: list[Any] = []
+    if "LifecycleConfiguration" in props:
+        lifecycle_rules = [_lifecycle_rule(logical_id, rule)
+                           for rule in props["LifecycleConfiguration"].get("Rules", [])]
+        if not lifecycle_rules:  # S3 (and CloudFormation) refuse an empty configuration too
+            raise TemplateError(f"{logical_id}: LifecycleConfiguration needs at least one rule")
     try:
         if region == "us-east-1":
             client.create_bucket(Bucket=name)
@@ -406,6 +423,8 @@ def _create_bucket(client: S3Client, logical_id: str, props: dict[str, Any], def
         controls = props["OwnershipControls"]
         _optional(f"ownership controls on {name}", lambda: client.put_bucket_ownership_controls(
             Bucket=name, OwnershipControls=controls))
+    if lifecycle_rules:
+        client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle_rules})
     if "Tags" in props:
         client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": props["Tags"]})
 
@@ -415,6 +434,35 @@ def _create_bucket(client: S3Client, logical_id: str, props: dict[str, Any], def
         "DomainName": f"{name}.s3.{suffix}",
         "RegionalDomainName": f"{name}.s3.{region}.{suffix}",
     }
+
+
+def _lifecycle_rule(logical_id: str, rule: dict[str, Any]) -> Any:
+    unknown = set(rule) - _LIFECYCLE_RULE_KEYS
+    if unknown:
+        raise TemplateError(f"{logical_id}: lifecycle rule keys {sorted(unknown)} are not translated")
+    conditions: list[dict[str, Any]] = [{"Key": tag["Key"], "Value": tag["Value"]}
+                                        for tag in rule.get("TagFilters", [])]
+    prefix = rule.get("Prefix")
+    if prefix is not None and conditions:
+        rule_filter: dict[str, Any] = {"And": {"Prefix": prefix, "Tags": conditions}}
+    elif len(conditions) > 1:
+        rule_filter = {"And": {"Tags": conditions}}
+    elif conditions:
+        rule_filter = {"Tag": conditions[0]}
+    else:
+        rule_filter = {"Prefix": prefix or ""}
+    translated: dict[str, Any] = {"Status": rule["Status"], "Filter": rule_filter}
+    if "Id" in rule:
+        translated["ID"] = rule["Id"]
+    if "ExpirationInDays" in rule:
+        translated["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        translated["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    if "NoncurrentVersionExpiration" in rule:
+        translated["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpiration"]["NoncurrentDays"])}
+    return translated
 
 
 # -- Cognito ----------------------------------------------------------------------------------
@@ -599,6 +647,24 @@ SUPPORTED_TYPES = (
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
     "AWS::SQS::Queue", "AWS::IAM::Role", "AWS::StepFunctions::StateMachine", "AWS::SES::EmailIdentity",
 )
+# AWS-only resources: deployed by `make package` / `make deploy`, deliberately not created on
+# the local stack. Nothing the local stack creates may refer to them (a Ref or Fn::GetAtt to one
+# fails loudly), and each is logged as skipped.
+SKIPPED_TYPES = {
+    # Nothing publishes CloudWatch metrics locally: no Lambda, no API Gateway, and the app's
+    # EMF metrics are only log lines outside Lambda. Alarms would never change state.
+    "AWS::CloudWatch::Alarm": "CloudWatch alarms watch AWS metrics (Lambda, API Gateway, SQS, EMF)",
+    # The buckets' TLS-only and signature-age denials: moto 5.2 evaluates a bucket policy's Deny
+    # statements on object requests without their request context (aws:SecureTransport,
+    # s3:signatureAge, s3:TlsVersion), so these would refuse every local upload and download.
+    "AWS::S3::BucketPolicy": "TLS-only / signature-age bucket policies (moto would deny every object request)",
+    # Lambda's log groups: no Lambda runs locally (chalice local and the pump log to the console).
+    "AWS::Logs::LogGroup": "Lambda log groups (no Lambda locally)",
+    # The local stack hands localstripe's test keys to the app as plain settings
+    # (MOTCUA_STRIPE_SECRET_KEY / MOTCUA_STRIPE_WEBHOOK_SECRET); in AWS the app reads the secret
+    # named by MOTCUA_STRIPE_SECRET_NAME.
+    "AWS::SecretsManager::Secret": "Stripe keys live in Secrets Manager in AWS only (plain settings locally)",
+}
 
 
 def create_resources(template_path: Path, *, province: str, endpoint_url: str | None, region: str,
@@ -611,6 +677,14 @@ def create_resources(template_path: Path, *, province: str, endpoint_url: str | 
     """
     template = json.loads(Path(template_path).read_text(encoding="utf-8"))
     resolver = _Template(template, parameters={"Province": province}, region=region, account_id=account_id)
+
+    skipped = {logical_id for logical_id, resource in resolver.resources.items()
+               if resource.get("Type") in SKIPPED_TYPES}
+    for logical_id in sorted(skipped):
+        log.info("local stack: skipped %s (%s): %s", logical_id, resolver.resources[logical_id]["Type"],
+                 SKIPPED_TYPES[resolver.resources[logical_id]["Type"]])
+    resolver.resources = {k: v for k, v in resolver.resources.items() if k not in skipped}
+    resolver.skipped = skipped
 
     for logical_id, resource in resolver.resources.items():
         resource_type = resource.get("Type")

@@ -1,0 +1,1 @@
+"""Packaging and IAM checks of the per-province AWS stacks."""
