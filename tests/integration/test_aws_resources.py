@@ -203,8 +203,8 @@ def test_the_state_machine_runs_the_route_definition(outputs: dict[str, str]) ->
 
 def test_untranslated_property_is_an_error(moto: None, tmp_path: Path) -> None:
     template = write_template(tmp_path, {"B": {"Type": "AWS::S3::Bucket", "Properties": {
-        "BucketName": "b", "LifecycleConfiguration": {"Rules": []}}}})
-    with pytest.raises(TemplateError, match="LifecycleConfiguration"):
+        "BucketName": "b", "NotificationConfiguration": {"QueueConfigurations": []}}}})
+    with pytest.raises(TemplateError, match="NotificationConfiguration"):
         create_resources(template, province="lamdong", endpoint_url=None, region=REGION)
 
 
