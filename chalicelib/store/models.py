@@ -25,7 +25,8 @@ Access patterns (no Scan on any request path):
 | 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
 | 13| a dossier's wait on the citizen/fee   | PK = DOSSIER#<code>, SK = WAIT#<kind> (holds the callback token)   |
 | 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
-| 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT#                         |
+| 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT# (AUDIT#<sequence>; the  |
+|   | hash-chained; last line: desc, limit 1| last line: the same query descending, limit 1)                     |
 |   | result downloads)                     |                                                                    |
 | 14| statistics: catalogue summary and   | PK = STATS; SK = CATALOGUE, SK = MONTH#<YYYY-MM>#AGENCY#<code>#<shard>|
 |   | agency-month counters (GET /stats)    | (one Query: rows grow with months x agencies, never with dossiers) |
@@ -153,9 +154,10 @@ def slip_sk(number: int, issued_iso: str, nonce: str) -> str:
     return f"SLIP#{number:02d}#{issued_iso}#{nonce}"
 
 
-def audit_sk(at_iso: str, agency_code: str, key_id: str, nonce: str) -> str:
-    # The nonce keeps two reads in the same microsecond apart: an audit line is never overwritten.
-    return f"AUDIT#{at_iso}#{agency_code}#{key_id}#{nonce}"
+def audit_sk(sequence: int) -> str:
+    # By sequence: the chain's order is the key's order, and a line is written only if its
+    # number is free (two concurrent reads cannot both take it: the loser re-reads the chain).
+    return f"AUDIT#{sequence:010d}"
 
 
 AUDIT_PREFIX = "AUDIT#"
@@ -306,12 +308,16 @@ class SlipItem(TableItem, discriminator="slip"):
 
 class AuditItem(TableItem, discriminator="audit"):
     """A staff read of a dossier (Decree 13/2023: who saw personal data, when), or a result
-    download by its owner (``agency_code`` "citizen", ``key_id`` the citizen's sub). Append-only."""
+    download by its owner (``agency_code`` "citizen", ``key_id`` the citizen's sub). Append-only
+    and hash-chained per dossier (domain/audit.py)."""
 
     at = UTCDateTimeAttribute()
     agency_code = UnicodeAttribute()
     key_id = UnicodeAttribute()
     action = UnicodeAttribute()
+    sequence = NumberAttribute()
+    prev_hash = UnicodeAttribute()
+    hash = UnicodeAttribute()
 
 
 class CounterItem(TableItem, discriminator="counter"):

@@ -22,7 +22,8 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain import stats
+from chalicelib.domain import audit, stats
+from chalicelib.domain.audit import AuditLine
 from chalicelib.domain.catalogue import (
     Agency,
     Catalogue,
@@ -148,6 +149,11 @@ def _count_in(transaction: TransactWrite, bump: stats.Bump | None, dossier_code:
     actions: list[Any] = [row.kind.set(row), row.agency_code.set(bump.agency_code), row.month.set(bump.month)]
     actions.extend(getattr(row, name).add(value) for name, value in sorted(bump.counts.items()))
     transaction.update(row(m.STATS_PK, m.stats_counter_sk(bump.month, bump.agency_code, shard)), actions=actions)
+
+
+def _audit_line(item: m.AuditItem) -> AuditLine:
+    return AuditLine(sequence=int(item.sequence), at=item.at, agency_code=item.agency_code, key_id=item.key_id,
+                     action=item.action, prev_hash=item.prev_hash, hash=item.hash)
 
 
 def _dossier_conflict() -> Conflict:
@@ -591,14 +597,37 @@ class Store(m.BoundStore):
         )
         return item
 
-    def audit_read(self, code: str, *, agency_code: str, key_id: str, at: datetime, action: str) -> None:
-        m.AuditItem(m.dossier_pk(code), m.audit_sk(at.isoformat(), agency_code, key_id, uuid.uuid4().hex[:12]), at=at,
-                    agency_code=agency_code, key_id=key_id, action=action).save(
-            condition=m.AuditItem.sk.does_not_exist())
+    def audit_read(self, code: str, *, agency_code: str, key_id: str, at: datetime, action: str,
+                   max_attempts: int = 20) -> AuditLine:
+        """Appends a line to the dossier's hash-chained audit trail. Two concurrent reads
+        compete for the next number; the loser reads the new last line and links to it."""
+        for attempt in range(max_attempts):
+            last = self._last_audit_line(code)
+            line = audit.next_line(code, last, at=at, agency_code=agency_code, key_id=key_id, action=action)
+            try:
+                m.AuditItem(m.dossier_pk(code), m.audit_sk(line.sequence), at=at, agency_code=agency_code,
+                            key_id=key_id, action=action, sequence=line.sequence, prev_hash=line.prev_hash,
+                            hash=line.hash).save(condition=m.AuditItem.sk.does_not_exist())
+            except PutError as error:
+                if not _conditional_failure(error):
+                    raise StoreError(f"could not audit the read of {code}: {error}") from error
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 5)))
+                continue
+            return line
+        raise Conflict("Hệ thống đang bận, vui lòng thử lại / Too many concurrent reads, retry", code="busy")
 
-    def audit_trail(self, code: str) -> list[tuple[datetime, str, str, str]]:
-        return [(item.at, item.agency_code, item.key_id, item.action)
-                for item in m.TableItem.query(m.dossier_pk(code), m.TableItem.sk.startswith(m.AUDIT_PREFIX))
+    def _last_audit_line(self, code: str) -> AuditLine | None:
+        for item in m.TableItem.query(m.dossier_pk(code), m.TableItem.sk.startswith(m.AUDIT_PREFIX),
+                                      scan_index_forward=False, limit=1, consistent_read=True):
+            if isinstance(item, m.AuditItem):
+                return _audit_line(item)
+        return None
+
+    def audit_trail(self, code: str) -> list[AuditLine]:
+        """The dossier's audit lines in chain order."""
+        return [_audit_line(item)
+                for item in m.TableItem.query(m.dossier_pk(code), m.TableItem.sk.startswith(m.AUDIT_PREFIX),
+                                              consistent_read=True)
                 if isinstance(item, m.AuditItem)]
 
     def get_dossier(self, code: str) -> Dossier | None:

@@ -116,7 +116,7 @@ def test_the_result_travels_from_the_agency_to_the_owner(
     returned = [e for e in dossier.history if e.action == "return_result"]
     assert [(e.actor, int(e.from_status or 0), int(e.to_status)) for e in returned] == [("citizen", 9, 10)]
     trail = get_store().audit_trail(code)
-    assert [(who, action) for _, who, _, action in trail] == [("citizen", "result_download")]
+    assert [(line.agency_code, line.action) for line in trail] == [("citizen", "result_download")]
 
     # A second download: still 10, logged once, audited again.
     second = get_result(api, code, sample_token)

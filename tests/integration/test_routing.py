@@ -279,7 +279,7 @@ def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
     assert off_route.status_code == 404
     assert json.loads(off_route.body)["error"]["code"] == "dossier_not_found"
     trail = get_store().audit_trail(code)
-    assert sorted((agency, action) for _, agency, _, action in trail) == sorted([
+    assert sorted((line.agency_code, line.action) for line in trail) == sorted([
         (DESK, "read"), (DESK, "read"), (JUSTICE, "read")])
     revoked = "mc_000-00-05-H38_00000000_" + "A" * 43
     assert api.http.get(f"/dossiers/{code}", headers={"Authorization": f"Bearer {revoked}"}).status_code == 401

@@ -190,3 +190,20 @@ def test_statistics_rows_are_sharded_and_summed(sample_store: Store) -> None:
     assert 1 < len(rows) <= STATS_SHARDS
     assert {(row.agency_code, row.month) for row in rows} == {(DESK, "2026-11")}
     assert sum(row.counts["submitted"] for row in rows) == 12
+
+
+def test_the_audit_trail_is_one_hash_chain_even_under_concurrent_reads(sample_store: Store) -> None:
+    from chalicelib.domain.audit import verify_chain
+
+    dossier = submit(sample_store)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda n: sample_store.audit_read(dossier.code, agency_code=DESK, key_id=f"k{n}",
+                                                        at=SAMPLE_AT, action="read"), range(12)))
+    trail = sample_store.audit_trail(dossier.code)
+    assert [line.sequence for line in trail] == list(range(1, 13))
+    assert sorted(line.key_id for line in trail) == sorted(f"k{n}" for n in range(12))
+    assert verify_chain(dossier.code, trail).intact
+    # Tampering with a stored line (an UpdateItem by someone with table access) shows.
+    m.AuditItem(m.dossier_pk(dossier.code), m.audit_sk(5)).update(actions=[m.AuditItem.action.set("nothing")])
+    check = verify_chain(dossier.code, sample_store.audit_trail(dossier.code))
+    assert check.first_broken == 5
