@@ -9,8 +9,10 @@ from chalice import Blueprint
 from chalice.app import SQSEvent
 
 from chalicelib.config import task_queue_name, webhook_queue_name
+from chalicelib.integrations.logs import install_redaction
 from chalicelib.services import routing, webhooks
 
+install_redaction()  # the workers log too: no personal data in their lines either
 bp = Blueprint(__name__)
 
 @bp.on_sqs_message(queue=task_queue_name(), batch_size=1)

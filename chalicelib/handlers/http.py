@@ -101,6 +101,10 @@ _CHALICE_CODES = {
 def install_middleware(app: Chalice) -> None:
     from aws_lambda_powertools import Logger
 
+    from chalicelib.integrations.logs import install_redaction
+
+    install_redaction()
+
     # Only the route and the outcome are logged: bodies, headers and path values can
     # carry personal data (ID numbers, tokens, dossier codes).
     access_log = Logger(service="motcua", child=False)
