@@ -666,10 +666,10 @@ class LocalStack:
 
     def _start_agency_receivers(self, agencies: list[dict[str, Any]]) -> None:
         """One sample receiver per demo agency (examples/agency_receiver), each with its own
-        signing secret, registered as the agency's webhook endpoint."""
+        signing secret, registered as the agency's webhook endpoint: the secret in moto's Secrets
+        Manager (``motcua/<province>/webhooks/<code>``), as ``agency webhook set-url`` does in AWS."""
         from chalicelib.integrations.webhooks import new_secret
-        from chalicelib.services.deps import now
-        from chalicelib.store.webhooks import WebhookEndpoint, put_endpoint
+        from chalicelib.services.webhooks import create_endpoint
         from examples.agency_receiver import create_server, start_in_thread
 
         servers: list[Any] = []
@@ -690,7 +690,7 @@ class LocalStack:
             server = create_server(secret=secret, api_url=self.api_url, api_key=agency["api_key"], host=self.host)
             start_in_thread(server)
             servers.append(server)
-            put_endpoint(WebhookEndpoint(agency["code"], server.webhook_url, secret), now())
+            create_endpoint(agency["code"], server.webhook_url, secret=secret)
             agency["webhook_url"] = server.webhook_url
 
     def _start_pump(self) -> None:

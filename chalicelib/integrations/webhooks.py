@@ -19,7 +19,7 @@ import json
 import math
 import random
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -108,18 +108,28 @@ def check_secret(secret: str) -> None:
         raise ValueError("a webhook secret holds 24 to 64 random bytes")
 
 
-def sign(secret: str, webhook_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
-    """The three Standard Webhooks headers for ``body`` sent as ``webhook_id`` at ``timestamp``."""
+def sign(secret: str | Sequence[str], webhook_id: str, timestamp: datetime, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body`` sent as ``webhook_id`` at ``timestamp``.
+
+    With several secrets (a rotation's grace period), ``webhook-signature`` carries one
+    ``v1,<base64>`` per secret, space-separated, as the specification allows: a receiver that
+    knows any one of them accepts the delivery.
+    """
     from standardwebhooks import Webhook  # imported when first used, like the other integrations
 
-    check_secret(secret)
+    secrets = [secret] if isinstance(secret, str) else list(dict.fromkeys(secret))
+    if not secrets:
+        raise ValueError("no webhook secret to sign with")
+    for each in secrets:
+        check_secret(each)
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
     # standardwebhooks' sign() does timestamp.replace(tzinfo=UTC): it relabels rather than
     # converts, so an aware Vietnam-time datetime would be signed 7 hours off. Convert first.
     utc = timestamp.astimezone(UTC)
     # It signs str, not bytes (and verify() decodes the body as UTF-8 before checking).
-    signature: str = Webhook(secret).sign(webhook_id, utc, body.decode("utf-8"))
+    text = body.decode("utf-8")
+    signature = " ".join(str(Webhook(each).sign(webhook_id, utc, text)) for each in secrets)
     return {
         "webhook-id": webhook_id,
         # The header must carry exactly the seconds the library signed: it floors.
@@ -156,7 +166,7 @@ _PERMANENT_REQUEST_ERRORS = (
 
 def deliver(
     url: str,
-    secret: str,
+    secret: str | Sequence[str],
     webhook_id: str,
     event: dict[str, Any],
     *,
@@ -164,7 +174,8 @@ def deliver(
     session: requests.Session | None = None,
     now: Callable[[], datetime] | None = None,
 ) -> DeliveryResult:
-    """POST one signed event to ``url`` once; never follows redirects.
+    """POST one signed event to ``url`` once (signed with each of ``secret`` when several); never
+    follows redirects.
 
     Pass the same ``webhook_id`` on every retry of one event: receivers dedup by it.
     Each attempt is signed afresh with the current time, so a retry hours later is not

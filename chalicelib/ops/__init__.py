@@ -4,7 +4,7 @@
     agency add --code CODE --name NAME --tier TIER [--parent CODE] [--name-en NAME] [--update]
     agency key issue|rotate|revoke --agency CODE [--key-id ID] [--label LABEL] [--all]
     agency webhook set-url --agency CODE URL
-    agency webhook rotate-secret --agency CODE [--replace FINGERPRINT]
+    agency webhook rotate-secret --agency CODE [--replace FINGERPRINT] [--grace-hours 24]
     stats export [--month YYYY-MM] [--out FILE]
 
 They run against whatever AWS the environment points at (the stage's ``MOTCUA_*`` settings

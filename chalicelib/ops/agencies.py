@@ -5,20 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from chalicelib.domain.agency_keys import StoredKey, is_key_id, parse_key
 from chalicelib.domain.catalogue import PROVINCE_FILE, Agency, CatalogueError, agency_from_dict
 from chalicelib.domain.errors import InvalidInput, NotFound
+from chalicelib.domain.webhook_secrets import MAX_GRACE, SigningSecret, current, prune, rotate
 from chalicelib.domain.webhook_urls import WebhookUrlError, check_webhook_url
+from chalicelib.integrations import webhook_secrets
 from chalicelib.integrations.webhooks import new_secret
 from chalicelib.ops.environment import UsageError
-from chalicelib.services import agency_auth
+from chalicelib.services import agency_auth, webhooks
 from chalicelib.services.deps import get_store, now
 from chalicelib.store import webhooks as endpoints
 
 DEFAULT_KEY_LABEL = "ops"
+DEFAULT_GRACE_HOURS = 24.0
 
 
 def fingerprint(secret: str) -> str:
@@ -168,6 +172,31 @@ def revoke_key(out: TextIO, *, code: str, key_id: str | None, revoke_all: bool) 
 # --- webhooks ------------------------------------------------------------------------------
 
 
+def _secrets(endpoint: endpoints.WebhookEndpoint, at: datetime) -> tuple[SigningSecret, ...]:
+    """The endpoint's secrets as stored now (no cache): ops must see a rotation at once."""
+    if endpoint.secret_name is None:
+        return (SigningSecret(endpoint.legacy_secret, at),) if endpoint.legacy_secret else ()
+    try:
+        return webhook_secrets.read(endpoint.secret_name, force=True)
+    except webhook_secrets.SecretUnavailable as error:
+        raise UsageError(f"{error} (does the secret exist, and may you read it?)") from None
+
+
+def _current_fingerprint(secrets: tuple[SigningSecret, ...], at: datetime) -> str:
+    found = current(secrets, at)
+    return fingerprint(found.secret) if found is not None else "none"
+
+
+def _migrate(out: TextIO, endpoint: endpoints.WebhookEndpoint, at: datetime) -> endpoints.WebhookEndpoint:
+    if endpoint.secret_name is not None:
+        return endpoint
+    migrated = webhooks.migrate_legacy_secret(endpoint, at)
+    print(f"moved the webhook secret of agency {endpoint.agency_code} "
+          f"({fingerprint(endpoint.legacy_secret or '')}) from the table to Secrets Manager "
+          f"({migrated.secret_name})", file=out)
+    return migrated
+
+
 def set_url(out: TextIO, *, code: str, url: str, local: bool) -> None:
     _known_agency(code)
     try:
@@ -175,37 +204,60 @@ def set_url(out: TextIO, *, code: str, url: str, local: bool) -> None:
     except WebhookUrlError as error:
         raise UsageError(f"refused webhook URL: {error}") from None
     endpoint = endpoints.get_endpoint(code)
-    if endpoint is not None and endpoint.url == url and not endpoint.disabled:
-        print(f"no change: agency {code} already receives webhooks at {url}", file=out)
-        return
     if endpoint is None:
-        secret = new_secret()
-        endpoints.put_endpoint(endpoints.WebhookEndpoint(code, url, secret), now())
+        secret = webhooks.create_endpoint(code, url)
         print(f"set the webhook URL of agency {code} to {url}; its signing secret "
-              f"({fingerprint(secret)}), shown this once only:", file=out)
+              f"({fingerprint(secret)}, kept in Secrets Manager as {webhooks.endpoint_secret_name(code)}), "
+              "shown this once only:", file=out)
         print(secret, file=out)
         return
-    endpoints.put_endpoint(replace(endpoint, url=url, disabled=False, disabled_reason=None), now())
+    at = now()
+    endpoint = _migrate(out, endpoint, at)  # a legacy endpoint: its secret leaves the table
+    if endpoint.url == url and not endpoint.disabled:
+        print(f"no change: agency {code} already receives webhooks at {url}", file=out)
+        return
+    fingerprint_now = _current_fingerprint(_secrets(endpoint, at), at)
+    endpoints.put_endpoint(replace(endpoint, url=url, disabled=False, disabled_reason=None), at)
     changes = [f"URL {endpoint.url} → {url}"] if endpoint.url != url else []
     if endpoint.disabled:
         changes.append(f"re-enabled (was disabled: {endpoint.disabled_reason or 'no reason given'})")
     print(f"changed the webhook endpoint of agency {code}: {'; '.join(changes)}; the secret "
-          f"({fingerprint(endpoint.secret)}) is unchanged", file=out)
+          f"({fingerprint_now}) is unchanged", file=out)
 
 
-def rotate_secret(out: TextIO, *, code: str, replace_fingerprint: str | None) -> None:
+def rotate_secret(out: TextIO, *, code: str, replace_fingerprint: str | None,
+                  grace_hours: float = DEFAULT_GRACE_HOURS) -> None:
     _known_agency(code)
+    grace = timedelta(hours=grace_hours)
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise UsageError(f"--grace-hours must be between 0 and {MAX_GRACE.days * 24}")
     endpoint = endpoints.get_endpoint(code)
     if endpoint is None:
         raise UsageError(f"agency {code} has no webhook endpoint: agency webhook set-url --agency {code} URL")
-    current = fingerprint(endpoint.secret)
-    if replace_fingerprint is not None and replace_fingerprint != current:
-        print(f"no change: the webhook secret of agency {code} is {current}, not {replace_fingerprint} "
+    at = now()
+    secrets = _secrets(endpoint, at)
+    old = _current_fingerprint(secrets, at)
+    if replace_fingerprint is not None and replace_fingerprint != old:
+        print(f"no change: the webhook secret of agency {code} is {old}, not {replace_fingerprint} "
               "(rotated already?)", file=out)
         return
+    endpoint = _migrate(out, endpoint, at)
+    assert endpoint.secret_name is not None
     secret = new_secret()
-    endpoints.put_endpoint(replace(endpoint, secret=secret), now())
-    print(f"rotated the webhook secret of agency {code}: {current} → {fingerprint(secret)}. Deliveries are "
-          "signed with the new secret only from now on (the signing code takes one secret): have the agency's "
-          "receiver accept both until it has switched. The new secret, shown this once only:", file=out)
+    rotated = rotate(secrets, secret, at, grace)
+    webhook_secrets.write(endpoint.secret_name, rotated)
+    dropped = len(secrets) - len(prune(secrets, at))
+    retiring = sorted({item.retire_at for item in rotated if item.retire_at is not None})
+    if retiring:
+        until = f"{retiring[-1]:%Y-%m-%d %H:%M} UTC"
+        how = (f"Until {until} (grace {grace_hours:g} h) every delivery is signed with the old and the new secret "
+               f"(webhook workers see the new one within {webhook_secrets.MAX_AGE_SECONDS // 60} minutes), "
+               f"then with {fingerprint(secret)} only: the agency switches its receiver meanwhile.")
+    else:
+        how = (f"The old secret no longer signs (grace 0): webhook workers sign with the new one within "
+               f"{webhook_secrets.MAX_AGE_SECONDS // 60} minutes.")
+    if dropped:
+        how += f" Dropped {dropped} secret(s) retired earlier."
+    print(f"rotated the webhook secret of agency {code}: {old} → {fingerprint(secret)}. {how} "
+          "The new secret, shown this once only:", file=out)
     print(secret, file=out)

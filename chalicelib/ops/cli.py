@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     rotate_secret.add_argument("--replace", default=None, metavar="FINGERPRINT",
                                help="rotate only if the current secret has this fingerprint (as printed): a "
                                     "second run then changes nothing")
+    rotate_secret.add_argument("--grace-hours", type=float, default=24.0, metavar="HOURS",
+                               help="how long the old secret keeps signing beside the new one (default 24; "
+                                    "0 for a leaked secret: it stops at once)")
 
     statistics = groups.add_parser("stats", help="statistics")
     statistics_commands = statistics.add_subparsers(dest="command", required=True)
@@ -131,7 +134,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
     elif args.action == "set-url":
         agencies.set_url(out, code=args.agency, url=args.url, local=args.local)
     else:
-        agencies.rotate_secret(out, code=args.agency, replace_fingerprint=args.replace)
+        agencies.rotate_secret(out, code=args.agency, replace_fingerprint=args.replace,
+                               grace_hours=args.grace_hours)
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -1,19 +1,27 @@
 """Telling agencies about their tasks: signed webhooks (Standard Webhooks), retried
 through the webhook queue on network errors, 5xx and 429 only, then dead-lettered.
-An agency without a webhook endpoint just reads its inbox."""
+An agency without a webhook endpoint just reads its inbox.
+
+Each agency's signing secrets live in its own Secrets Manager secret
+(``motcua/<province>/webhooks/<agency code>``); the table's endpoint item names it. A delivery
+is signed with every secret not yet retired (several during a rotation's grace period)."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, Literal
 
 from chalicelib.config import get_settings
+from chalicelib.domain import webhook_secrets as secret_set
 from chalicelib.domain.tasks import Task
 from chalicelib.handlers import presenters  # the event body is the contract's shape
+from chalicelib.integrations import webhook_secrets
 from chalicelib.integrations.sqs import MessageQueue
-from chalicelib.integrations.webhooks import RetryPolicy, deliver
+from chalicelib.integrations.webhooks import DeliveryResult, RetryPolicy, deliver, new_secret
 from chalicelib.services.deps import get_store, get_task_store, now
 from chalicelib.store import webhooks as endpoints
 
@@ -31,6 +39,49 @@ def webhook_id(task_id: str, event: str) -> str:
 def _endpoint(agency_code: str) -> endpoints.WebhookEndpoint | None:
     get_store()  # binds the table's models in a process that has not touched the store yet
     return endpoints.get_endpoint(agency_code)
+
+
+def signing_secrets(endpoint: endpoints.WebhookEndpoint, *, force: bool = False) -> list[str]:
+    """The secrets that sign a delivery to ``endpoint`` now (raises ``SecretUnavailable``)."""
+    if endpoint.secret_name is None:
+        return [endpoint.legacy_secret] if endpoint.legacy_secret else []
+    return secret_set.signing_secrets(webhook_secrets.read(endpoint.secret_name, force=force), now())
+
+
+def endpoint_secret_name(agency_code: str) -> str:
+    return webhook_secrets.secret_name(get_settings().province, agency_code)
+
+
+def _description(agency_code: str) -> str:
+    return f"Webhook signing secrets of agency {agency_code} (motcua, docs/operations.md)"
+
+
+def create_endpoint(agency_code: str, url: str, *, secret: str | None = None) -> str:
+    """A new webhook endpoint for the agency, with a fresh signing secret (or ``secret``) stored in
+    its Secrets Manager secret, replacing whatever that held; returns the secret. Ops and the local
+    stack call this with their own credentials: no Lambda function creates endpoints."""
+    secret = secret or new_secret()
+    at = now()
+    name = endpoint_secret_name(agency_code)
+    webhook_secrets.write(name, [secret_set.SigningSecret(secret, at)], description=_description(agency_code))
+    get_store()  # binds the table's models
+    endpoints.put_endpoint(endpoints.WebhookEndpoint(agency_code, url, name), at)
+    return secret
+
+
+def migrate_legacy_secret(endpoint: endpoints.WebhookEndpoint, at: datetime) -> endpoints.WebhookEndpoint:
+    """Moves a legacy item's secret value to the agency's Secrets Manager secret, then rewrites the
+    item with the secret's name only (in that order: a failure in between leaves a working endpoint)."""
+    if endpoint.secret_name is not None:
+        return endpoint
+    if not endpoint.legacy_secret:
+        raise ValueError(f"the webhook endpoint of agency {endpoint.agency_code} has no secret at all")
+    name = endpoint_secret_name(endpoint.agency_code)
+    webhook_secrets.write(name, [secret_set.SigningSecret(endpoint.legacy_secret, at)],
+                          description=_description(endpoint.agency_code))
+    migrated = replace(endpoint, secret_name=name, legacy_secret=None)
+    endpoints.put_endpoint(migrated, at)
+    return migrated
 
 
 def _queue() -> MessageQueue | None:
@@ -87,7 +138,14 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
     if body is None:
         return "unknown_dossier"
     attempt = int(message.get("attempt", 1))
-    result = deliver(endpoint.url, endpoint.secret, str(message["webhook_id"]), body)
+    try:
+        secrets = signing_secrets(endpoint)
+    except webhook_secrets.SecretUnavailable as error:
+        # Throttled, a permission or a secret gone missing: retried, then dead-lettered for ops.
+        logger.warning("webhook to %s: %s", endpoint.agency_code, error)
+        result = DeliveryResult("retry", None, None, str(error))
+    else:
+        result = deliver(endpoint.url, secrets, str(message["webhook_id"]), body)
     if result.outcome == "delivered":
         return "delivered"
     if result.outcome == "gone":

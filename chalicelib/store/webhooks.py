@@ -21,9 +21,11 @@ WEBHOOK_SK = "WEBHOOK"
 class WebhookEndpointItem(m.TableItem, discriminator="webhook_endpoint"):
     agency_code = UnicodeAttribute()
     url = UnicodeAttribute()
-    # TODO(issue 6): keep a Secrets Manager reference here instead of the secret itself
-    # (the table is encrypted at rest, but secrets belong in a secrets store).
-    secret = UnicodeAttribute()
+    # The name of the agency's Secrets Manager secret (integrations/webhook_secrets.py), never a value.
+    secret_name = UnicodeAttribute(null=True)
+    # Legacy: items written before issue 6 hold the secret itself. Still read (deliveries are
+    # signed with it) until an ops command moves it to Secrets Manager; never written again.
+    secret = UnicodeAttribute(null=True)
     disabled = BooleanAttribute(default=False)
     disabled_reason = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
@@ -33,14 +35,18 @@ class WebhookEndpointItem(m.TableItem, discriminator="webhook_endpoint"):
 class WebhookEndpoint:
     agency_code: str
     url: str
-    secret: str
+    secret_name: str | None  # None only on a legacy item, which holds legacy_secret instead
     disabled: bool = False
     disabled_reason: str | None = None
+    legacy_secret: str | None = None  # read from items written before issue 6, never written
 
 
 def put_endpoint(endpoint: WebhookEndpoint, at: datetime) -> None:
+    """Writes the whole item: a legacy item's secret value goes away with it."""
+    if not endpoint.secret_name:
+        raise ValueError("a webhook endpoint names its Secrets Manager secret")
     WebhookEndpointItem(m.agency_pk(endpoint.agency_code), WEBHOOK_SK, agency_code=endpoint.agency_code,
-                        url=endpoint.url, secret=endpoint.secret, disabled=endpoint.disabled,
+                        url=endpoint.url, secret_name=endpoint.secret_name, disabled=endpoint.disabled,
                         disabled_reason=endpoint.disabled_reason, updated_at=at).save()
 
 
@@ -49,7 +55,8 @@ def get_endpoint(agency_code: str) -> WebhookEndpoint | None:
         item = WebhookEndpointItem.get(m.agency_pk(agency_code), WEBHOOK_SK)
     except DoesNotExist:
         return None
-    return WebhookEndpoint(item.agency_code, item.url, item.secret, bool(item.disabled), item.disabled_reason)
+    return WebhookEndpoint(item.agency_code, item.url, item.secret_name or None, bool(item.disabled),
+                           item.disabled_reason, legacy_secret=None if item.secret_name else item.secret)
 
 
 def disable_endpoint(agency_code: str, reason: str, at: datetime) -> None:

@@ -52,6 +52,22 @@ def test_stack_json_has_exactly_the_documented_keys(local_stack: dict[str, Any])
         assert agency["webhook_url"].startswith("http://127.0.0.1:") and agency["webhook_url"].endswith("/webhooks")
 
 
+def test_agencies_webhook_secrets_are_in_secrets_manager_not_in_the_table(local_stack: dict[str, Any]) -> None:
+    """Each demo agency's signing secret is in moto's Secrets Manager, named by the table's endpoint item."""
+    options = {"region_name": local_stack["region"], "endpoint_url": local_stack["aws_endpoint"],
+               "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    secrets = boto3.client("secretsmanager", **options)
+    dynamodb = boto3.client("dynamodb", **options)
+    for agency in local_stack["agencies"]:
+        item = dynamodb.get_item(TableName="motcua-lamdong",
+                                 Key={"PK": {"S": f"AGENCY#{agency['code']}"}, "SK": {"S": "WEBHOOK"}})["Item"]
+        assert item["url"]["S"] == agency["webhook_url"] and "secret" not in item
+        name = item["secret_name"]["S"]
+        assert name == f"motcua/lamdong/webhooks/{agency['code']}"
+        (stored,) = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])["secrets"]
+        assert stored["secret"].startswith("whsec_") and stored["retire_at"] is None
+
+
 # Runs the app's own authentication against the stack's moto, as the API process would.
 _AUTHENTICATE = """\
 import json, sys

@@ -53,12 +53,15 @@ REQUIRED: dict[str, set[str]] = {
     "on_webhook_message": _LOGS | _CONSUME | {
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",  # task, dossier, endpoint (disable on 410)
         "sqs:SendMessage",  # retries (webhook queue) and dead letters (its DLQ)
+        "secretsmanager:GetSecretValue",  # the agency's signing secrets, motcua/<province>/webhooks/<code>
     },
 }
 
 # Calls that exist in chalicelib but run with ops' credentials (catalogue loading, tools), never
-# in a Lambda function.
-OPS_ONLY = {"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Scan", "dynamodb:DescribeTable"}
+# in a Lambda function: creating and rotating agencies' webhook secrets is one (no function
+# creates webhook endpoints; ``agency webhook set-url`` / ``rotate-secret`` and the local stack do).
+OPS_ONLY = {"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Scan", "dynamodb:DescribeTable",
+            "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"}
 
 # Resource "*" is allowed only for these: IAM cannot scope task tokens of service-integration
 # callbacks, nor SMS sent to phone numbers.
@@ -199,4 +202,5 @@ def test_the_scan_sees_the_known_calls() -> None:
     everything = set().union(*discovered_actions().values())
     assert {"states:StartExecution", "states:SendTaskHeartbeat", "sqs:SendMessage", "ses:SendEmail", "sns:Publish",
             "cognito-idp:DescribeUserPool", "s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:Query",
-            "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue"} <= everything
+            "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue",
+            "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"} <= everything

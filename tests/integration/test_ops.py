@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from chalicelib.domain.catalogue import agency_to_dict
 from chalicelib.domain.errors import Unauthenticated
 from chalicelib.ops import cli
-from chalicelib.services import agency_auth
+from chalicelib.services import agency_auth, webhooks
 from chalicelib.services.deps import get_store
 from chalicelib.store import models as m
 from chalicelib.store import webhooks as endpoints
@@ -27,6 +28,11 @@ def endpoint(code: str = DESK) -> endpoints.WebhookEndpoint:
     found = endpoints.get_endpoint(code)
     assert found is not None
     return found
+
+
+def signing(code: str = DESK) -> list[str]:
+    """The secrets a delivery to the agency is signed with now, newest first (read with no cache)."""
+    return webhooks.signing_secrets(endpoint(code), force=True)
 
 
 def procedure(code: str) -> Any:
@@ -276,7 +282,8 @@ def test_webhook_url_and_secret(province: Path, monkeypatch: pytest.MonkeyPatch)
     code, out, _ = run("agency", "webhook", "set-url", "--agency", DESK, "https://agency.example.vn/hooks")
     assert code == 0 and out.startswith(f"set the webhook URL of agency {DESK} to https://agency.example.vn/hooks")
     secret = out.splitlines()[1]
-    assert secret.startswith("whsec_") and endpoint().secret == secret
+    assert secret.startswith("whsec_") and signing() == [secret]
+    assert endpoint().secret_name == f"motcua/lamdong/webhooks/{DESK}" and endpoint().legacy_secret is None
     assert run("agency", "webhook", "set-url", "--agency", DESK, "https://agency.example.vn/hooks")[1] == \
         f"no change: agency {DESK} already receives webhooks at https://agency.example.vn/hooks\n"
 
@@ -290,7 +297,7 @@ def test_webhook_url_and_secret(province: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(cli, "use_local_stack", lambda state_dir: None)  # moto in-process is the "local stack"
     code, out, _ = run("--local", "agency", "webhook", "set-url", "--agency", DESK, "http://127.0.0.1:9000/hooks")
     assert code == 0 and "URL https://agency.example.vn/hooks → http://127.0.0.1:9000/hooks" in out
-    assert endpoint().secret == secret
+    assert signing() == [secret]
 
     from chalicelib.ops.agencies import fingerprint
 
@@ -298,7 +305,7 @@ def test_webhook_url_and_secret(province: Path, monkeypatch: pytest.MonkeyPatch)
     code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--replace", old)
     assert code == 0 and out.startswith(f"rotated the webhook secret of agency {DESK}: {old} → ")
     new_secret = out.splitlines()[1]
-    assert endpoint().secret == new_secret != secret
+    assert signing() == [new_secret, secret] and new_secret != secret  # both sign during the grace period
     code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--replace", old)
     assert code == 0 and out.startswith(f"no change: the webhook secret of agency {DESK} is {fingerprint(new_secret)}")
     code, _, err = run("agency", "webhook", "rotate-secret", "--agency", JUSTICE_CODE)
@@ -306,6 +313,100 @@ def test_webhook_url_and_secret(province: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 JUSTICE_CODE = "000.00.05.H38"
+
+
+def table_text() -> str:
+    """Every item of the table as text (a Scan of moto's table): to prove what it does not hold."""
+    table = boto3.client("dynamodb").scan(TableName=os.environ["MOTCUA_TABLE_NAME"])
+    return json.dumps(table["Items"], ensure_ascii=False)
+
+
+def stored_secrets(code: str = DESK) -> list[dict[str, Any]]:
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=f"motcua/lamdong/webhooks/{code}")
+    secrets: list[dict[str, Any]] = json.loads(value["SecretString"])["secrets"]
+    return secrets
+
+
+def test_rotation_grace_period_and_retired_secrets(province: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.ops import agencies as agency_ops
+
+    monkeypatch.setattr(cli, "use_local_stack", lambda state_dir: None)
+    start = datetime.now(UTC)
+    clock = {"now": start}
+    monkeypatch.setattr(agency_ops, "now", lambda: clock["now"])
+    monkeypatch.setattr(webhooks, "now", lambda: clock["now"])
+
+    first = run("--local", "agency", "webhook", "set-url", "--agency", DESK, "http://127.0.0.1:9000/hooks")[1]
+    first_secret = first.splitlines()[1]
+    code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--grace-hours", "2")
+    second_secret = out.splitlines()[1]
+    assert code == 0 and f"Until {start + timedelta(hours=2):%Y-%m-%d %H:%M} UTC (grace 2 h)" in out
+    assert signing() == [second_secret, first_secret]
+    assert [(s["secret"], s["retire_at"]) for s in stored_secrets()] == [
+        (first_secret, (start + timedelta(hours=2)).isoformat(timespec="seconds")), (second_secret, None)]
+
+    clock["now"] = start + timedelta(hours=1)
+    assert signing() == [second_secret, first_secret]
+    clock["now"] = start + timedelta(hours=2)  # the first one's grace is over: it no longer signs
+    assert signing() == [second_secret]
+
+    # The next rotation drops it from the secret; a zero grace stops the second one at once.
+    code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--grace-hours", "0")
+    third_secret = out.splitlines()[1]
+    assert code == 0 and "grace 0" in out and "Dropped 1 secret(s) retired earlier" in out
+    assert signing() == [third_secret]
+    assert [s["secret"] for s in stored_secrets()] == [third_secret]
+
+    for hours in ("-1", "721"):
+        code, _, err = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--grace-hours", hours)
+        assert code == 2 and "--grace-hours must be between 0 and 720" in err
+    assert "whsec_" not in table_text()
+
+
+def test_a_legacy_endpoint_still_signs_and_moves_to_secrets_manager_when_rotated(province: Path) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.integrations.webhooks import new_secret
+
+    legacy = new_secret()
+    # An item as written before issue 6: the secret's value in the table.
+    endpoints.WebhookEndpointItem(m.agency_pk(DESK), endpoints.WEBHOOK_SK, agency_code=DESK,
+                                  url="https://agency.example.vn/hooks", secret=legacy,
+                                  updated_at=datetime.now(UTC)).save()
+    assert endpoint().secret_name is None and signing() == [legacy]
+    assert "whsec_" in table_text()
+
+    from chalicelib.ops.agencies import fingerprint
+
+    code, out, _ = run("agency", "webhook", "rotate-secret", "--agency", DESK, "--replace", fingerprint(legacy))
+    assert code == 0, out
+    moved, rotated, new = out.splitlines()
+    assert moved == (f"moved the webhook secret of agency {DESK} ({fingerprint(legacy)}) from the table to "
+                     f"Secrets Manager (motcua/lamdong/webhooks/{DESK})")
+    assert rotated.startswith(f"rotated the webhook secret of agency {DESK}: {fingerprint(legacy)} → ")
+    assert endpoint().secret_name == f"motcua/lamdong/webhooks/{DESK}" and endpoint().legacy_secret is None
+    assert signing() == [new, legacy]
+    assert "whsec_" not in table_text()
+
+
+def test_set_url_moves_a_legacy_secret_out_of_the_table(province: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.integrations.webhooks import new_secret
+
+    legacy = new_secret()
+    endpoints.WebhookEndpointItem(m.agency_pk(DESK), endpoints.WEBHOOK_SK, agency_code=DESK,
+                                  url="http://127.0.0.1:9000/hooks", secret=legacy,
+                                  updated_at=datetime.now(UTC)).save()
+    monkeypatch.setattr(cli, "use_local_stack", lambda state_dir: None)
+    code, out, _ = run("--local", "agency", "webhook", "set-url", "--agency", DESK, "http://127.0.0.1:9000/hooks")
+    assert code == 0 and out.splitlines()[0].startswith(f"moved the webhook secret of agency {DESK}")
+    assert out.splitlines()[1] == f"no change: agency {DESK} already receives webhooks at http://127.0.0.1:9000/hooks"
+    assert signing() == [legacy] and "whsec_" not in table_text()
+    assert run("--local", "agency", "webhook", "set-url", "--agency", DESK, "http://127.0.0.1:9000/hooks")[1] == \
+        f"no change: agency {DESK} already receives webhooks at http://127.0.0.1:9000/hooks\n"
 
 
 def test_stats_export(province: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import math
 import os
@@ -39,7 +40,7 @@ from chalicelib.integrations.webhooks import deliver, new_secret, sign
 from chalicelib.services import routing, webhooks
 from chalicelib.services.deps import get_store, get_task_store
 from chalicelib.services.webhooks import handle_webhook_message, webhook_id
-from chalicelib.store.webhooks import WebhookEndpoint, get_endpoint, put_endpoint
+from chalicelib.store.webhooks import get_endpoint
 from examples.agency_receiver import ReceiverServer, create_server
 from tests.factories import DESK, JUSTICE, create_applicant
 from tests.integration.route_support import Agencies, submit
@@ -128,8 +129,8 @@ def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def register(agency: str, url: str, secret: str = SECRET) -> None:
-    get_store()  # binds the table's models (the app always reaches the store this way first)
-    put_endpoint(WebhookEndpoint(agency, url, secret), datetime.now(UTC))
+    """What ``agency webhook set-url`` does: the secret in Secrets Manager, its name in the table."""
+    webhooks.create_endpoint(agency, url, secret=secret)
 
 
 # --- endpoints -----------------------------------------------------------------------------------
@@ -535,3 +536,80 @@ def test_an_endpoint_down_too_long_is_dead_lettered_then_redriven(
     (task,) = receiver.state.tasks()
     assert (task.task_id, task.webhook_ids) == (task_id, [assigned_id(task_id)])
     assert queue_depth(dlq) == 0
+
+
+def _verifies(seen: Seen, secret: str) -> bool:
+    """What an agency's receiver does with the one secret it knows (the library's own check)."""
+    from standardwebhooks import Webhook, WebhookVerificationError
+
+    headers = {"webhook-id": seen.webhook_id, "webhook-timestamp": seen.timestamp, "webhook-signature": seen.signature}
+    try:
+        Webhook(secret).verify(seen.body, headers, json_parse=False)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_during_the_grace_period_only(
+    sample_catalogue: None, desk_task: Callable[[], Task], scripted: Callable[..., ScriptedEndpoint],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    from chalicelib.ops import cli
+
+    endpoint = scripted(answer(200))
+    monkeypatch.setattr(cli, "use_local_stack", lambda state_dir: None)  # moto in-process is the "local stack"
+    out = io.StringIO()
+    assert cli.main(["--local", "agency", "webhook", "set-url", "--agency", DESK, endpoint.url], out=out) == 0
+    old = out.getvalue().splitlines()[1]
+    task = desk_task()
+    assert [outcome for _, outcome in pump_webhooks()] == ["delivered"]
+    assert _verifies(endpoint.seen[0], old)
+
+    out = io.StringIO()
+    assert cli.main(["agency", "webhook", "rotate-secret", "--agency", DESK, "--grace-hours", "24"], out=out) == 0
+    new = out.getvalue().splitlines()[1]
+    again = {"task_id": task.task_id, "event": "task.assigned", "webhook_id": assigned_id(task.task_id), "attempt": 1}
+    # A warm worker reads the secret from its cache (up to 5 minutes): still the old secret alone.
+    assert handle_webhook_message(again) == "delivered"
+    assert _verifies(endpoint.seen[1], old) and not _verifies(endpoint.seen[1], new)
+
+    parameters.clear_caches()  # the cache's max_age is over (or a new container)
+    assert handle_webhook_message(again) == "delivered"
+    both = endpoint.seen[2]
+    assert len(both.signature.split(" ")) == 2
+    assert _verifies(both, old) and _verifies(both, new)  # a receiver with either secret accepts it
+
+    later = datetime.now(UTC) + timedelta(hours=24, minutes=1)  # the grace period is over
+    monkeypatch.setattr(webhooks, "now", lambda: later)
+    assert handle_webhook_message(again) == "delivered"
+    after = endpoint.seen[3]
+    assert len(after.signature.split(" ")) == 1
+    assert _verifies(after, new) and not _verifies(after, old)
+
+    # The table holds the secret's name, never a value (a Scan of moto's table).
+    items = boto3.client("dynamodb").scan(TableName=os.environ["MOTCUA_TABLE_NAME"])["Items"]
+    assert items and "whsec_" not in json.dumps(items)
+    found = get_endpoint(DESK)
+    assert found is not None and found.secret_name == f"motcua/lamdong/webhooks/{DESK}"
+
+    # A secret that cannot be read is retried like a network error (then dead-lettered for ops).
+    boto3.client("secretsmanager").delete_secret(SecretId=found.secret_name, ForceDeleteWithoutRecovery=True)
+    parameters.clear_caches()
+    assert handle_webhook_message(again) == "retrying"
+    assert len(endpoint.seen) == 4
+
+
+def test_a_legacy_endpoint_with_its_secret_in_the_table_still_gets_signed_deliveries(
+    desk_task: Callable[[], Task], receiver: ReceiverServer,
+) -> None:
+    from chalicelib.store import models as m
+    from chalicelib.store.webhooks import WEBHOOK_SK, WebhookEndpointItem
+
+    get_store()
+    WebhookEndpointItem(m.agency_pk(DESK), WEBHOOK_SK, agency_code=DESK, url=receiver.webhook_url, secret=SECRET,
+                        updated_at=datetime.now(UTC)).save()
+    task = desk_task()
+    assert [outcome for _, outcome in pump_webhooks()] == ["delivered"]
+    assert [t.task_id for t in receiver.state.tasks()] == [task.task_id]

@@ -87,6 +87,32 @@ def test_sign_refuses_naive_timestamps_and_malformed_secrets() -> None:
             sign(bad, "msg_1", NOW, b"{}")
 
 
+def test_several_secrets_give_one_signature_each_and_each_verifies_alone() -> None:
+    # A rotation's grace period: the receiver knows one of them (the old or the new) and the
+    # library's verify accepts the header if any of its space-separated signatures matches.
+    body = encode_event(EVENT)
+    old, new = SECRET, new_secret()
+    headers = sign([new, old], "msg_1", datetime.now(UTC), body)
+    signatures = headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(part.startswith("v1,") for part in signatures)
+    assert headers["webhook-signature"] == " ".join(
+        sign(secret, "msg_1", datetime.fromtimestamp(int(headers["webhook-timestamp"]), UTC), body)
+        ["webhook-signature"] for secret in (new, old))
+    for secret in (old, new):
+        assert Webhook(secret).verify(body, headers) == EVENT
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
+
+
+def test_several_secrets_are_signed_once_each_and_all_must_be_well_formed() -> None:
+    headers = sign([SECRET, SECRET], "msg_1", NOW, b"{}")
+    assert headers["webhook-signature"] == sign(SECRET, "msg_1", NOW, b"{}")["webhook-signature"]
+    with pytest.raises(ValueError, match="no webhook secret"):
+        sign([], "msg_1", NOW, b"{}")
+    with pytest.raises(ValueError):
+        sign([SECRET, "whsec_not base64!!"], "msg_1", NOW, b"{}")
+
+
 def test_new_secret_is_a_fresh_whsec_secret() -> None:
     first, second = new_secret(), new_secret()
     assert first != second
