@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The same options after the command (`… catalogue import x.csv --local`); given there, they win.
     common = argparse.ArgumentParser(add_help=False)
     _common_options(common, argparse.SUPPRESS)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{catalogue,agency,stats}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{catalogue,agency,stats,audit}")
 
     catalogue = groups.add_parser("catalogue", help="the procedure catalogue")
     catalogue_commands = catalogue.add_subparsers(dest="command", required=True)
@@ -105,16 +105,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--month", default=None, help="one month, YYYY-MM (default: all time)")
     export.add_argument("--out", type=Path, default=None,
                         help="write this file (UTF-8 with BOM, for Excel); default: standard output")
+    trail = groups.add_parser("audit", help="audit trails of staff reads")
+    trail_commands = trail.add_subparsers(dest="command", required=True)
+    checked = trail_commands.add_parser(
+        "verify", parents=[common], help="check a dossier's hash-chained audit trail; exit 1 if it is broken")
+    checked.add_argument("--dossier", required=True, help="the dossier code")
     return parser
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> None:
     # Imported here: --local must set the environment before anything reads settings.
     from chalicelib.config import get_settings
-    from chalicelib.ops import agencies, catalogue, statistics
+    from chalicelib.ops import agencies, audit, catalogue, statistics
 
     settings = get_settings()
-    if args.group == "catalogue":
+    if args.group == "audit":
+        audit.verify(out, code=args.dossier)
+    elif args.group == "catalogue":
         catalogue.import_export(args.path, province_dir(args.province_dir, settings.province), out,
                                 dry_run=args.dry_run, keep_unlisted=args.keep_unlisted,
                                 grace_seconds=max(0.0, args.grace_seconds))
@@ -154,6 +161,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     from pynamodb.exceptions import PynamoDBException
 
     from chalicelib.config import SettingsError
+    from chalicelib.ops.audit import ChainBroken
     from chalicelib.store.repository import StoreError
 
     try:
@@ -167,7 +175,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         print(f"error: the environment is not a stage's: {error} (set the MOTCUA_* variables, or use --local)",
               file=err)
         return EXIT_USAGE
-    except (StoreError, PynamoDBException, BotoCoreError, ClientError) as error:
+    except (StoreError, PynamoDBException, BotoCoreError, ClientError, ChainBroken) as error:
         print(f"failed: {error}", file=err)
         return EXIT_FAILED
     return EXIT_OK

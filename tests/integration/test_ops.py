@@ -427,3 +427,27 @@ def test_stats_export(province: Path, tmp_path: Path) -> None:
     assert code == 0 and out.startswith("month,agency_code,name")
     code, _, err = run("stats", "export", "--month", "2026-13")
     assert code == 2 and "--month must look like 2026-11" in err
+
+
+def test_audit_verify_says_whether_a_dossiers_trail_is_intact(province: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    from chalicelib.domain.dossiers import LogEntry, format_dossier_code
+    from chalicelib.domain.workflow import DossierStatus
+    from tests.factories import SAMPLE_SUBMITTED_AT, create_dossier
+
+    store = get_store()
+    dossier = store.create_dossier(
+        create_dossier(DossierStatus.NEW), LogEntry(SAMPLE_SUBMITTED_AT, "citizen", "submit", None, DossierStatus.NEW),
+        make_code=lambda sequence: format_dossier_code(DESK, date(2026, 11, 26), sequence),
+        counter_key=(DESK, "261126"))
+    for key in ("k1", "k2", "k3"):
+        store.audit_read(dossier.code, agency_code=DESK, key_id=key, at=datetime(2026, 11, 26, 3, tzinfo=UTC),
+                         action="read")
+    code, out, _ = run("audit", "verify", "--dossier", dossier.code)
+    assert code == 0 and out.startswith(f"audit trail of {dossier.code} verifies: 3 line(s)")
+    m.AuditItem(m.dossier_pk(dossier.code), m.audit_sk(2)).update(actions=[m.AuditItem.key_id.set("someone")])
+    code, _, err = run("audit", "verify", "--dossier", dossier.code)
+    assert code == 1 and "BROKEN at line 2 of 3: content changed after it was written" in err
+    assert run("audit", "verify", "--dossier", "nonsense")[0] == 2
+    assert run("audit", "verify", "--dossier", "000.00.21.H38-261126-9999")[0] == 2
