@@ -438,7 +438,8 @@ def test_audit_verify_says_whether_a_dossiers_trail_is_intact(province: Path) ->
 
     store = get_store()
     dossier = store.create_dossier(
-        create_dossier(DossierStatus.NEW), LogEntry(SAMPLE_SUBMITTED_AT, "citizen", "submit", None, DossierStatus.NEW),
+        create_dossier(DossierStatus.NEW, documents=()),
+        LogEntry(SAMPLE_SUBMITTED_AT, "citizen", "submit", None, DossierStatus.NEW),
         make_code=lambda sequence: format_dossier_code(DESK, date(2026, 11, 26), sequence),
         counter_key=(DESK, "261126"))
     for key in ("k1", "k2", "k3"):
