@@ -40,9 +40,15 @@ def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, st
     from moto import mock_aws
 
     from tools.aws_resources import create_resources
-    from tools.moto_patches import serialize_dynamodb
+    from tools.moto_patches import apply_post_tagging, serialize_dynamodb
 
     serialize_dynamodb()
+    apply_post_tagging()
+    # Powertools caches secrets per process (as per Lambda container): one test's webhook
+    # secrets must not sign the next test's deliveries.
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         outputs = create_resources(ROOT / "infra" / "template.json", province=PROVINCE, endpoint_url=None,
                                    region=REGION)

@@ -587,9 +587,10 @@ class LocalStack:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        from tools.moto_patches import serialize_dynamodb
+        from tools.moto_patches import apply_post_tagging, serialize_dynamodb
 
         serialize_dynamodb()  # the server answers on many threads; DynamoDB must not interleave
+        apply_post_tagging()  # uploads carry their motcua-attached tag as in S3
 
         if self.aws_port == 0:
             self.aws_port = _free_port(self.host)

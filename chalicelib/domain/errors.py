@@ -49,7 +49,7 @@ class PayloadTooLarge(DomainError):
 
 
 class ServiceUnavailable(DomainError):
-    """A provider the request needs (Stripe) is not configured or not answering (503):
+    """A provider the request needs (Stripe, S3) is not configured or not answering (503):
     the caller may retry later, and Stripe retries its webhooks on it."""
 
     code = "service_unavailable"

@@ -45,6 +45,13 @@ AGENCY_UPLOAD_REQUEST_SCHEMA: dict[str, Any] = {
 
 AGENCY_OWNER_PREFIX = "agency:"
 
+# The uploads bucket's lifecycle rule (infra/template.json, UploadsBucket) expires objects
+# tagged motcua-attached=false after UnattachedUploadDays. An upload is stored with that tag
+# (the presigned POST's policy pins it) and re-tagged true before it is attached to a dossier.
+ATTACHED_TAG_KEY = "motcua-attached"
+UNATTACHED_TAGS: dict[str, str] = {ATTACHED_TAG_KEY: "false"}
+ATTACHED_TAGS: dict[str, str] = {ATTACHED_TAG_KEY: "true"}
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 

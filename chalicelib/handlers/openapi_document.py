@@ -143,6 +143,9 @@ _AGENCY_ERROR_RESPONSE_NAMES = {
     404: "TaskNotFound",
     409: "TaskConflict",
 }
+# The routes that attach uploads to a dossier re-tag them in S3 first: their 503 is S3's.
+_STORAGE_ERROR_RESPONSE_NAMES = {**_ERROR_RESPONSE_NAMES, 503: "StorageUnavailable"}
+_AGENCY_STORAGE_ERROR_RESPONSE_NAMES = {**_AGENCY_ERROR_RESPONSE_NAMES, 503: "StorageUnavailable"}
 
 
 def _error_response(description: str, codes: list[str], example: dict[str, Any],
@@ -336,7 +339,8 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     optional=("details",),
                 )
             },
-            description="Mọi lỗi 4xx, và 503 / every 4xx answer, and the payment routes' 503",
+            description="Mọi lỗi 4xx, và 503 / every 4xx answer, and the 503 of the routes that need "
+                        "Stripe or S3",
         ),
         "FieldError": _object({
             "field": {"type": "string", "examples": ["applicant.id_number", "documents[0].upload_id"]},
@@ -716,12 +720,20 @@ def _document(page_size_max: int) -> dict[str, Any]:
     )
     responses["ServiceUnavailable"] = _error_response(
         "Cổng thanh toán không sẵn sàng / the payment provider (Stripe) is not configured "
-        "(payments_unavailable) or not answering (payment_provider_error). The only 5xx this API documents: "
-        "the request itself was right, but the fee lives at Stripe, which it needs to answer, so a retry "
-        "later may succeed (and Stripe retries a webhook delivery answered 503)",
+        "(payments_unavailable) or not answering (payment_provider_error). One of the two 5xx this API "
+        "documents: the request itself was right, but the fee lives at Stripe, which it needs to answer, so a "
+        "retry later may succeed (and Stripe retries a webhook delivery answered 503)",
         ["payments_unavailable", "payment_provider_error"],
         {"code": "payments_unavailable",
          "message": "Chưa hỗ trợ thanh toán trực tuyến / Online payment is not configured"},
+    )
+    responses["StorageUnavailable"] = _error_response(
+        "Kho tệp không trả lời / S3 did not answer when the uploads were being marked as attached "
+        "(storage_unavailable). The other documented 5xx: the request itself was right and nothing was "
+        "written (no dossier, no change, the task still open); the same request again may succeed",
+        ["storage_unavailable"],
+        {"code": "storage_unavailable",
+         "message": "Kho tệp tạm thời không trả lời, vui lòng thử lại / File storage is not answering, please retry"},
     )
 
     parameters: dict[str, Any] = {
@@ -856,7 +868,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                         headers={"Location": {"description": "/dossiers/{code}",
                                               "schema": {"type": "string"}}},
                     ),
-                    **_errors(400, 401, 409, 413, 415, 422),
+                    **_errors(400, 401, 409, 413, 415, 422, 503, names=_STORAGE_ERROR_RESPONSE_NAMES),
                 },
             },
             "get": {
@@ -1020,7 +1032,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     "200": _ok("Hồ sơ đã bổ sung, quay lại bước đã yêu cầu (trạng thái 1 hoặc 4) / the "
                                "supplemented dossier, back at the step that asked (status 1 or 4)",
                                "DossierDetail"),
-                    **_errors(400, 401, 404, 409, 413, 415, 422),
+                    **_errors(400, 401, 404, 409, 413, 415, 422, 503, names=_STORAGE_ERROR_RESPONSE_NAMES),
                 },
             },
         },
@@ -1126,7 +1138,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "responses": {
                     "200": _ok("Nhiệm vụ đã quyết định, với hồ sơ sau quyết định / the decided task with "
                                "the dossier as the decision left it", "AgencyTask"),
-                    **_agency_errors(400, 401, 404, 409, 413, 415, 422),
+                    **_errors(400, 401, 404, 409, 413, 415, 422, 503, names=_AGENCY_STORAGE_ERROR_RESPONSE_NAMES),
                 },
             },
         },
@@ -1169,11 +1181,14 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "summary": "Một cửa điện tử, dịch vụ công trực tuyến mức độ 1–4 / one-stop shop and online "
                        "public services, levels 1–4",
             "description": (
-                "JSON over HTTPS. Every 4xx answer, and the one documented 5xx, is `{\"error\": {\"code\": "
+                "JSON over HTTPS. Every 4xx answer, and the documented 503, is `{\"error\": {\"code\": "
                 "<snake_case>, \"message\": <Vietnamese / English>, \"details\"?: [{\"field\", \"message\"}]}}`. "
                 "No request, however malformed, yields a 5xx, but for 503 (`payments_unavailable`, "
                 "`payment_provider_error`) from the two payment routes: the fee lives at Stripe, and when Stripe "
-                "is not configured or not answering the request cannot be served now; a retry may succeed. Request "
+                "is not configured or not answering the request cannot be served now; a retry may succeed. "
+                "Likewise 503 `storage_unavailable` from the routes that attach uploads (submission, supplement, "
+                "an agency's decision with its result): the files are marked as kept in S3 before anything is "
+                "written, and when S3 does not answer nothing is; a retry may succeed. Request "
                 "bodies are JSON objects of at most 256 KiB (unless configured), `NaN`/`Infinity` refused "
                 "(Stripe's signed events excepted: their raw body is only checked against the signature). "
                 "Query parameters an operation does not document are refused (422 `unknown_parameter`). "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from xml.sax.saxutils import escape
 
 from chalicelib.domain.uploads import safe_filename
 from chalicelib.integrations.aws import client
@@ -16,6 +18,17 @@ def content_disposition(filename: str) -> str:
     if filename.isascii() and filename.isprintable() and not any(c in filename for c in '"\\;'):
         return f'attachment; filename="{filename}"'
     return f"attachment; filename=\"{safe_filename(filename)}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def tagging_xml(tags: Mapping[str, str]) -> str:
+    """Object tags as S3's POST form field ``tagging`` takes them."""
+    tag_set = "".join(f"<Tag><Key>{escape(key)}</Key><Value>{escape(value)}</Value></Tag>"
+                      for key, value in tags.items())
+    return f"<Tagging><TagSet>{tag_set}</TagSet></Tagging>"
+
+
+class StorageError(Exception):
+    """S3 refused or did not answer a call (after botocore's own retries)."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +53,22 @@ class DocumentStorage:
 
     def presigned_post(
         self, bucket: str, key: str, *, content_type: str, size: int, expires_in: int,
-        key_prefix: str | None = None,
+        key_prefix: str | None = None, tags: Mapping[str, str] | None = None,
     ) -> PresignedPost:
         """A POST whose policy pins the key, the content type and the exact size declared
-        (and, with ``key_prefix``, states the prefix the key must start with as well)."""
+        (and, with ``key_prefix``, states the prefix the key must start with as well). With
+        ``tags``, S3 stores the object with those tags: the form carries a ``tagging`` field
+        and the policy an exact condition on it, so the uploader can neither drop nor change it."""
+        fields = {"Content-Type": content_type}
         conditions: list[Any] = [
             {"bucket": bucket},
             {"key": key},
             {"Content-Type": content_type},
             ["content-length-range", size, size],
         ]
+        if tags:
+            fields["tagging"] = tagging_xml(tags)
+            conditions.append({"tagging": fields["tagging"]})
         if key_prefix is not None:
             if not key.startswith(key_prefix):
                 raise ValueError(f"key {key!r} is not under {key_prefix!r}")
@@ -57,7 +76,7 @@ class DocumentStorage:
         response = self._s3.generate_presigned_post(
             Bucket=bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
+            Fields=fields,
             Conditions=conditions,
             ExpiresIn=expires_in,
         )
@@ -80,6 +99,17 @@ class DocumentStorage:
                 return None
             raise
         return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""))
+
+    def set_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
+        """Replaces the object's tag set; StorageError if S3 refuses or does not answer."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3.put_object_tagging(
+                Bucket=bucket, Key=key,
+                Tagging={"TagSet": [{"Key": name, "Value": value} for name, value in tags.items()]})
+        except (BotoCoreError, ClientError) as error:
+            raise StorageError(f"S3 PutObjectTagging failed: {type(error).__name__}") from error
 
     def put(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)

@@ -23,7 +23,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.workflow import DossierStatus, Role, transition
-from chalicelib.services import changes, routing
+from chalicelib.services import changes, routing, uploads
 from chalicelib.services.catalogue import get_procedure, require_online_procedure
 from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Page
@@ -36,11 +36,13 @@ def _not_found(code: str) -> NotFound:
     return NotFound(f"Không tìm thấy hồ sơ {code} / Dossier {code} not found", code="dossier_not_found")
 
 
-def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
+def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> list[str]:
+    """The S3 keys of the uploads, once each is found to be the owner's, free and in S3 as declared."""
     settings = get_settings()
     store = get_store(settings)
     storage = get_storage(settings)
     errors: list[FieldError] = []
+    keys: list[str] = []
     for index, ref in enumerate(refs):
         field = f"documents[{index}].upload_id"
         upload = store.get_upload(ref.upload_id)
@@ -50,13 +52,19 @@ def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
         if upload.attached:
             errors.append(FieldError(field, "tệp đã thuộc hồ sơ khác / upload already attached to a dossier"))
             continue
+        if uploads.is_expired(upload, now()):
+            errors.append(FieldError(field, "tệp đã hết hạn, vui lòng tải lên lại / upload expired, upload it again"))
+            continue
         stored = storage.head(settings.uploads_bucket, upload.s3_key)
         if stored is None:
             errors.append(FieldError(field, "tệp chưa được tải lên xong / file not uploaded yet"))
         elif stored.size != upload.size:
             errors.append(FieldError(field, "dung lượng tệp không khớp / file size differs from declared"))
+        else:
+            keys.append(upload.s3_key)
     if errors:
         raise ValidationFailed(errors)
+    return keys
 
 
 def _fee_status(fee_vnd: int, *, exempt: bool) -> str:
@@ -69,7 +77,7 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     procedure_code, envelope = parse_submission_envelope(body)
     procedure = require_online_procedure(procedure_code)
     submission = validate_submission(procedure, envelope)
-    _check_uploads(owner, submission.documents)
+    keys = _check_uploads(owner, submission.documents)
     submitted = now()
     status = transition(None, "submit", Role.CITIZEN)
     day = submitted.astimezone(VN_TZ).date()
@@ -93,6 +101,9 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     )
     entry = LogEntry(at=submitted, actor=CITIZEN_ACTOR, action="submit", from_status=None, to_status=status,
                      note="Nộp hồ sơ trực tuyến / Submitted online")
+    # Tagged before the transaction that attaches them commits: a failure after this leaves
+    # objects that no longer expire (a storage leak), never a dossier whose documents S3 deletes.
+    uploads.mark_attached(keys)
     dossier = get_store().create_dossier(
         draft, entry,
         make_code=lambda sequence: format_dossier_code(agency, day, sequence),
@@ -172,7 +183,7 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
                        code="invalid_status")
     procedure = get_procedure(dossier.procedure_code)
     supplement = validate_supplement(procedure, dossier, body)
-    _check_uploads(owner, supplement.new_documents)
+    keys = _check_uploads(owner, supplement.new_documents)
     at = now()
     asked_at_reception = routing.supplement_requested_at_reception(dossier.code)
     action = "supplement_reception" if asked_at_reception else "supplement_processing"
@@ -182,6 +193,8 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
                                "documents": (*dossier.documents, *supplement.new_documents)}
     if not asked_at_reception:
         updates["due_at"] = get_calendar().due_at(at, procedure.processing_days)
+    # Tagged before the transaction that attaches them commits (see submit_dossier).
+    uploads.mark_attached(keys)
     updated = changes.apply(
         dossier, LogEntry(at=at, actor=CITIZEN_ACTOR, action=action, from_status=dossier.status, to_status=status,
                           note=note),

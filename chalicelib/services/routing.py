@@ -32,7 +32,7 @@ from chalicelib.domain.tasks import (
 from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
 from chalicelib.integrations import metrics
-from chalicelib.services import changes, webhooks
+from chalicelib.services import changes, uploads, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Wait
@@ -350,6 +350,7 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
     at = now()
     entry: LogEntry | None = None
     dossier_changes: dict[str, Any] = {}
+    result: ResultDocument | None = None
     note = effect.note_vi + (f": {decision.note}" if decision.note else "")
     if effect.action is not None:
         role = Role.RECEPTION if task.kind == "reception" else Role.PROCESSING
@@ -368,9 +369,17 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
         elif effect.action == "approve_final" and decision.result_upload_id:
             # Recorded with the decision, in its transaction. A final approval without a
             # result stays allowed: the result is then on paper, handed over at the desk.
-            dossier_changes = {"result": _result_document(agency_code, dossier, decision.result_upload_id)}
+            result = _result_document(agency_code, dossier, decision.result_upload_id)
+            dossier_changes = {"result": result}
     closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
                      note=decision.note)
+    if result is not None:
+        # Tagged before the transaction that attaches it commits: a failure after this leaves
+        # an object that no longer expires (a storage leak), never a result S3 deletes. If S3
+        # does not tag, the agency gets 503 storage_unavailable and nothing is written: its
+        # task stays open, the route keeps waiting on the task's token, and the agency's retry
+        # of the same decision goes through again from the start.
+        uploads.mark_attached([result.s3_key])
     decided = get_task_store().decide(dossier, entry, closed, **dossier_changes)
     if entry is not None:
         after = get_store().get_dossier(dossier.code)
@@ -398,6 +407,8 @@ def _result_document(agency_code: str, dossier: Dossier, upload_id: str) -> Resu
                       "no result upload of this agency for this dossier")
     if upload.attached:
         raise refused("tệp đã được dùng / the upload was already used")
+    if uploads.is_expired(upload, now()):
+        raise refused("tệp đã hết hạn, vui lòng tải lên lại / the upload expired, upload it again")
     stored = get_storage(settings).head(settings.uploads_bucket, upload.s3_key)
     if stored is None:
         raise refused("tệp chưa được tải lên xong / the file was not uploaded")

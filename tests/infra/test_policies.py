@@ -38,6 +38,8 @@ _NOTIFY = {"ses:SendEmail", "sns:Publish"}
 REQUIRED: dict[str, set[str]] = {
     "api_handler": _LOGS | _ITEMS | _NOTIFY | {
         "s3:PutObject",  # presigned POSTs (uploads/, results/), slip PDFs (slips/)
+        # the POST's motcua-attached=false tag (S3 checks the signer may tag), and =true on attach
+        "s3:PutObjectTagging",
         "s3:GetObject",  # HeadObject of uploads, presigned GETs of templates, results and slips
         "s3:ListBucket",  # so that HeadObject of a missing key is a 404, not a 403
         "states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",

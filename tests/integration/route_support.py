@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
 import requests
 
+from chalicelib.integrations.aws import client
 from chalicelib.services.agency_auth import issue_key
 from chalicelib.services.deps import get_store
 from chalicelib.services.routing import handle_task_message
@@ -133,3 +135,32 @@ def at_last_step(api: Any, token: str, agencies: Agencies) -> tuple[str, dict[st
     task = agencies.task_for(JUSTICE, code)
     assert task["step"]["last"] is True
     return code, task
+
+
+def object_tags(key: str) -> dict[str, str]:
+    """The tags S3 (moto) holds for an object of the uploads bucket."""
+    from chalicelib.config import get_settings
+
+    s3 = boto3.client("s3", region_name=os.environ["AWS_REGION"])
+    tag_set = s3.get_object_tagging(Bucket=get_settings().uploads_bucket, Key=key)["TagSet"]
+    return {tag["Key"]: tag["Value"] for tag in tag_set}
+
+
+@contextmanager
+def tagging_fails() -> Iterator[list[str]]:
+    """S3 does not answer the app's PutObjectTagging (after botocore's retries) while inside;
+    yields the keys it was asked to tag."""
+    from botocore.exceptions import EndpointConnectionError
+
+    s3 = client("s3", os.environ["AWS_REGION"])
+    asked: list[str] = []
+
+    def refuse(**kwargs: Any) -> None:
+        asked.append(str(kwargs["Key"]))
+        raise EndpointConnectionError(endpoint_url="https://s3.ap-southeast-1.amazonaws.com")
+
+    s3.put_object_tagging = refuse
+    try:
+        yield asked
+    finally:
+        del s3.put_object_tagging

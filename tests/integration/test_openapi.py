@@ -58,7 +58,15 @@ from tests.factories import (
     create_submission,
     create_upload_request,
 )
-from tests.integration.route_support import PDF, RESULT, Agencies, at_last_step, execution_status, pump
+from tests.integration.route_support import (
+    PDF,
+    RESULT,
+    Agencies,
+    at_last_step,
+    execution_status,
+    pump,
+    tagging_fails,
+)
 from tests.integration.test_payments import FEE, WEBHOOK_SECRET, awaiting_fee, sign
 
 SPEC_URI = "urn:motcua:openapi"
@@ -110,10 +118,16 @@ CITIZEN_OR_AGENCY_OPERATIONS = {
 STRIPE_OPERATIONS = {
     ("/webhooks/stripe", "post"),
 }
-# The payment routes need Stripe: they alone may answer 503.
+# The payment routes need Stripe: they may answer 503.
 PAYMENT_OPERATIONS = {
     ("/dossiers/{code}/payment", "post"),
     ("/webhooks/stripe", "post"),
+}
+# The routes that attach uploads re-tag them in S3 first: they may answer 503 too.
+ATTACHING_OPERATIONS = {
+    ("/dossiers", "post"),
+    ("/dossiers/{code}/supplement", "post"),
+    ("/agency/tasks/{task_id}/decision", "post"),
 }
 AGENCY_OPERATIONS = {
     ("/agency/tasks", "get"),
@@ -426,7 +440,8 @@ def test_slips_and_the_current_step_follow_the_presenter(spec: dict[str, Any]) -
 
 
 def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
-    """And so is the one 5xx: 503 from the payment routes, which need Stripe."""
+    """And so is the one 5xx: 503 from the payment routes, which need Stripe, and from the
+    routes that attach uploads, which need S3."""
     for path, method, operation in operations(spec):
         statuses = set(operation["responses"])
         assert "415" in statuses, (method, path)
@@ -435,17 +450,21 @@ def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
             expected = {"400", "422"} if (path, method) in STRIPE_OPERATIONS else {"400", "413", "422"}
             assert expected <= statuses, (method, path)
         server_errors = {status for status in statuses if status.startswith("5")}
-        assert server_errors == ({"503"} if (path, method) in PAYMENT_OPERATIONS else set()), (method, path)
+        may_503 = (path, method) in PAYMENT_OPERATIONS | ATTACHING_OPERATIONS
+        assert server_errors == ({"503"} if may_503 else set()), (method, path)
         for status in statuses:
             pointer, response = follow(spec, f"/paths/{escape(path)}/{method}/responses/{status}")
             if status.startswith(("4", "5")):
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
-            if status == "503":
+            if status == "503" and (path, method) in PAYMENT_OPERATIONS:
                 assert pointer == "/components/responses/ServiceUnavailable"
                 assert {"payments_unavailable", "payment_provider_error"} <= set(
                     re.findall(r"[a-z_]+", response["description"]))
-    assert "503" in spec["info"]["description"]
+            elif status == "503":
+                assert pointer == "/components/responses/StorageUnavailable"
+                assert "storage_unavailable" in re.findall(r"[a-z_]+", response["description"])
+    assert "503" in spec["info"]["description"] and "storage_unavailable" in spec["info"]["description"]
     error = schema_validator(spec, "/components/schemas/Error")
     assert error.is_valid({"error": {"code": "not_found", "message": "x"}})
     assert error.is_valid({"error": {"code": "validation_failed", "message": "x",
@@ -722,9 +741,12 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
     ticket = check("POST", "/uploads", 201, token, create_upload_request(size=4))
     posted = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("b.pdf", b"%PDF")}, timeout=10)
     assert posted.status_code in (200, 201, 204), posted.text
-    answered = check("POST", supplement, 200, token, {
-        "form": {"purpose": "Bổ sung: xin việc làm"}, "note": "Đã bổ sung",
-        "documents": [{"document_id": "uy_quyen", "upload_id": ticket["upload_id"]}]})
+    answer = {"form": {"purpose": "Bổ sung: xin việc làm"}, "note": "Đã bổ sung",
+              "documents": [{"document_id": "uy_quyen", "upload_id": ticket["upload_id"]}]}
+    with tagging_fails():
+        assert check("POST", supplement, 503, token, answer)["error"]["code"] == "storage_unavailable"
+    assert check("GET", dossier_path, 200, token)["status_code"] == 5
+    answered = check("POST", supplement, 200, token, answer)
     assert (answered["status_code"], answered["history"][-1]["action"]) == (1, "supplement_reception")
     assert answered["form"]["purpose"] == "Bổ sung: xin việc làm"
     assert [d["document_id"] for d in answered["documents"]] == ["to_khai", "uy_quyen"]
@@ -745,7 +767,8 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
     assert check("GET", f"/track/{code}", 200)["current_step"] == {
         "index": 1, "kind": "processing", "agency_codes": [JUSTICE], "due_at": processing["due_at"]}
     later = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # Thursday 3 December, 09:00 in Vietnam
-    for module in ("chalicelib.services.deps", "chalicelib.services.dossiers", "chalicelib.services.routing"):
+    for module in ("chalicelib.services.deps", "chalicelib.services.dossiers", "chalicelib.services.routing",
+                   "chalicelib.services.uploads"):  # every clock: an upload a week old may no longer be attached
         monkeypatch.setattr(f"{module}.now", lambda: later)
     check("POST", f"/agency/tasks/{processing['task_id']}/decision", 200, justice,
           {"decision": "request_supplement", "note": "Cần xác nhận nơi cư trú"})
@@ -795,7 +818,10 @@ def results_journey(check: Checker, token: str, other_token: str) -> None:
     unknown = check("POST", decision, 422, justice, {"decision": "approve", "result_upload_id": "0" * 32})
     assert (unknown["error"]["code"], unknown["error"]["details"][0]["field"]) == (
         "invalid_result", "result_upload_id")
-    approved = check("POST", decision, 200, justice, {"decision": "approve", "result_upload_id": ticket["upload_id"]})
+    with_result = {"decision": "approve", "result_upload_id": ticket["upload_id"]}
+    with tagging_fails():  # the task stays open: the agency's retry goes through
+        assert check("POST", decision, 503, justice, with_result)["error"]["code"] == "storage_unavailable"
+    approved = check("POST", decision, 200, justice, with_result)
     assert approved["dossier"]["status_code"] == 9
     assert approved["dossier"]["result"] == {"filename": "Phiếu lý lịch tư pháp.pdf", "content_type": PDF,
                                              "available": True}
@@ -968,6 +994,9 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
                            timeout=10)
     assert posted.status_code in (200, 201, 204), posted.text
     documents = [{"document_id": "to_khai", "upload_id": ticket["upload_id"]}]
+    with tagging_fails():  # S3 does not answer: nothing written, the same request again goes through
+        unavailable = check("POST", "/dossiers", 503, token, create_submission(documents=documents))
+    assert unavailable["error"]["code"] == "storage_unavailable"
     receipt = check("POST", "/dossiers", 201, token, create_submission(documents=documents))
     code = receipt["code"]
     mine = check("GET", "/dossiers", 200, token)
