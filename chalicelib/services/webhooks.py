@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from chalicelib.config import get_settings
 from chalicelib.domain import webhook_secrets as secret_set
+from chalicelib.domain.dossiers import Dossier
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.tasks import Task
 from chalicelib.handlers import presenters  # the event body is the contract's shape
 from chalicelib.integrations import webhook_secrets
@@ -111,13 +113,27 @@ def enqueue_escalation(task: Task, supervisor_code: str | None) -> None:
                 "webhook_id": f"{webhook_id(task.task_id, 'task.escalated')}_{task.overdue_count}", "attempt": 1})
 
 
-def _event_body(task: Task, event: str) -> dict[str, Any] | None:
+def _on_route(agency_code: str, dossier: Dossier) -> bool:
+    from chalicelib.services.routing import route_agencies  # routing sends through this module
+
+    try:
+        return agency_code in route_agencies(dossier)
+    except NotFound:  # its procedure left the catalogue: only the task's own agency is sure
+        return False
+
+
+def _event_body(task: Task, event: str, recipient: str) -> dict[str, Any] | None:
     dossier = get_store().get_dossier(task.dossier_code)
     if dossier is None:
         return None
     shown = presenters.agency_task(task, dossier)
+    # An agency off the dossier's route (a supervising agency told of an escalation) learns where
+    # the dossier is and how late, never the applicant's personal data (Decree 13/2023).
+    on_route = recipient == task.agency_code or _on_route(recipient, dossier)
     return {"type": event, "data": {"task_id": task.task_id, "dossier_code": task.dossier_code,
-                                    "step": shown["step"], "due_at": shown["due_at"], "dossier": shown["dossier"]}}
+                                    "step": shown["step"], "due_at": shown["due_at"],
+                                    "dossier": shown["dossier"] if on_route else presenters.dossier_summary(dossier),
+                                    "personal_data": "shown" if on_route else "withheld"}}
 
 
 def handle_webhook_message(message: Mapping[str, Any]) -> str:
@@ -126,7 +142,8 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
     task = get_task_store().get_task(str(message["task_id"]))
     if task is None:
         return "unknown_task"
-    endpoint = _endpoint(str(message.get("recipient") or task.agency_code))
+    recipient = str(message.get("recipient") or task.agency_code)
+    endpoint = _endpoint(recipient)
     if endpoint is None or endpoint.disabled:
         return "no_endpoint"
     event = str(message["event"])
@@ -134,7 +151,7 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
         # Decided or cancelled from the inbox while this waited for a retry: announcing it
         # now would show a closed task as new (the cancellation, if any, is its own event).
         return "stale"
-    body = _event_body(task, event)
+    body = _event_body(task, event, recipient)
     if body is None:
         return "unknown_dossier"
     attempt = int(message.get("attempt", 1))

@@ -613,3 +613,27 @@ def test_a_legacy_endpoint_with_its_secret_in_the_table_still_gets_signed_delive
     task = desk_task()
     assert [outcome for _, outcome in pump_webhooks()] == ["delivered"]
     assert [t.task_id for t in receiver.state.tasks()] == [task.task_id]
+
+
+def test_an_escalation_to_an_agency_off_the_route_withholds_personal_data(
+    sample_catalogue: None, desk_task: Callable[[], Task], scripted: Callable[..., ScriptedEndpoint],
+) -> None:
+    """The supervising agency of a late agency is told where the dossier is and how late, not
+    who the applicant is; an agency on the route gets the whole dossier."""
+    supervisor = "000.00.00.H38"  # the province People's Committee: on no route of the sample catalogue
+    outsider, own = scripted(answer(204)), scripted(answer(204))
+    register(supervisor, outsider.url)
+    register(DESK, own.url)
+    task = desk_task()
+    webhooks.enqueue_escalation(task, supervisor)
+    webhooks.enqueue_escalation(task, None)  # no supervisor: the late agency itself, on the route
+    assert sorted(outcome for _, outcome in pump_webhooks()) == ["delivered"] * 3
+    id_number = create_applicant()["id_number"]
+    (told,) = [json.loads(seen.body)["data"] for seen in outsider.seen]
+    assert told["personal_data"] == "withheld" and told["dossier"]["code"] == task.dossier_code
+    assert not {"applicant", "form", "documents", "history"} & set(told["dossier"])
+    assert id_number not in json.dumps(told, ensure_ascii=False)
+    bodies = [json.loads(seen.body) for seen in own.seen]
+    assert sorted(body["type"] for body in bodies) == ["task.assigned", "task.escalated"]
+    assert all(body["data"]["dossier"]["applicant"]["id_number"] == id_number for body in bodies)
+    assert all(body["data"]["personal_data"] == "shown" for body in bodies)
