@@ -30,6 +30,8 @@ _KEYS = (
     "MOTCUA_UPLOAD_URL_SECONDS",
     "MOTCUA_TEMPLATE_URL_SECONDS",
     "MOTCUA_PAGE_SIZE_MAX",
+    "MOTCUA_RATE_SUBMISSIONS_PER_HOUR",
+    "MOTCUA_RATE_PAYMENTS_PER_HOUR",
     "MOTCUA_STRIPE_PUBLISHABLE_KEY",
     "MOTCUA_STRIPE_API_BASE",
     "MOTCUA_STRIPE_JS_URL",
@@ -70,6 +72,9 @@ class Settings:
     upload_url_seconds: int = 900
     template_url_seconds: int = 900
     page_size_max: int = 100
+    # Per citizen, per hour (fixed windows): POST /dossiers and POST /dossiers/{code}/payment.
+    rate_submissions_per_hour: int = 30
+    rate_payments_per_hour: int = 60
     stripe_publishable_key: str = ""
     stripe_api_base: str | None = None
     stripe_js_url: str | None = None
@@ -166,6 +171,8 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         upload_url_seconds=_int(env, "MOTCUA_UPLOAD_URL_SECONDS", 900),
         template_url_seconds=_int(env, "MOTCUA_TEMPLATE_URL_SECONDS", 900),
         page_size_max=_int(env, "MOTCUA_PAGE_SIZE_MAX", 100),
+        rate_submissions_per_hour=_int(env, "MOTCUA_RATE_SUBMISSIONS_PER_HOUR", 30),
+        rate_payments_per_hour=_int(env, "MOTCUA_RATE_PAYMENTS_PER_HOUR", 60),
         stripe_publishable_key=env.get("MOTCUA_STRIPE_PUBLISHABLE_KEY", ""),
         stripe_api_base=env.get("MOTCUA_STRIPE_API_BASE") or None,
         stripe_js_url=env.get("MOTCUA_STRIPE_JS_URL") or None,

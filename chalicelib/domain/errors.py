@@ -48,6 +48,16 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class TooManyRequests(DomainError):
+    """The caller used up its share of an action for now (429, with Retry-After)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(DomainError):
     """A provider the request needs (Stripe, S3) is not configured or not answering (503):
     the caller may retry later, and Stripe retries its webhooks on it."""

@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthenticated,
 )
 from chalicelib.domain.forms import FieldError, ValidationFailed
@@ -39,6 +40,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Conflict, 409),
     (PayloadTooLarge, 413),
     (InvalidInput, 422),
+    (TooManyRequests, 429),
     (ServiceUnavailable, 503),
     (DomainError, 400),
 )
@@ -60,6 +62,8 @@ def error_response(error: DomainError) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="motcua"'
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return Response(body=error_body(error.code, error.message, **extra), status_code=status, headers=headers)
 
 

@@ -135,6 +135,7 @@ _ERROR_RESPONSE_NAMES = {
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     422: "InvalidInput",
+    429: "TooManyRequests",
     503: "ServiceUnavailable",
 }
 _AGENCY_ERROR_RESPONSE_NAMES = {
@@ -727,6 +728,16 @@ def _document(page_size_max: int) -> dict[str, Any]:
         {"code": "payments_unavailable",
          "message": "Chưa hỗ trợ thanh toán trực tuyến / Online payment is not configured"},
     )
+    responses["TooManyRequests"] = _error_response(
+        "Quá nhiều lượt trong một giờ / the caller used up this hour's share of the action (per citizen, "
+        "fixed one-hour windows: MOTCUA_RATE_SUBMISSIONS_PER_HOUR, MOTCUA_RATE_PAYMENTS_PER_HOUR); "
+        "Retry-After says when the next window opens",
+        ["rate_limited"],
+        {"code": "rate_limited", "message": "Quá nhiều lượt nộp hồ sơ trong một giờ, vui lòng thử lại sau / "
+                                            "Too many submissions this hour, retry later (limit 30)"},
+        headers={"Retry-After": {"description": "seconds until the caller may try again",
+                                 "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}},
+    )
     responses["StorageUnavailable"] = _error_response(
         "Kho tệp không trả lời / S3 did not answer when the uploads were being marked as attached "
         "(storage_unavailable). The other documented 5xx: the request itself was right and nothing was "
@@ -868,7 +879,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                         headers={"Location": {"description": "/dossiers/{code}",
                                               "schema": {"type": "string"}}},
                     ),
-                    **_errors(400, 401, 409, 413, 415, 422, 503, names=_STORAGE_ERROR_RESPONSE_NAMES),
+                    **_errors(400, 401, 409, 413, 415, 422, 429, 503, names=_STORAGE_ERROR_RESPONSE_NAMES),
                 },
             },
             "get": {
@@ -976,7 +987,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     _schema("PaymentRequest"), {"provider": "stripe"})},
                 "responses": {
                     "200": _ok("PaymentIntent để thanh toán / the PaymentIntent to pay with", "PaymentIntent"),
-                    **_errors(400, 401, 404, 409, 413, 415, 422, 503),
+                    **_errors(400, 401, 404, 409, 413, 415, 422, 429, 503),
                 },
             },
         },

@@ -23,7 +23,7 @@ from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.workflow import DossierStatus, Role, transition
-from chalicelib.services import changes, routing, uploads
+from chalicelib.services import changes, limits, routing, uploads
 from chalicelib.services.catalogue import get_procedure, require_online_procedure
 from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Page
@@ -78,6 +78,9 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     procedure = require_online_procedure(procedure_code)
     submission = validate_submission(procedure, envelope)
     keys = _check_uploads(owner, submission.documents)
+    # Counted once the submission is valid: fixing a form's errors costs the citizen nothing;
+    # what the limit guards is a dossier, its route and the agencies' time.
+    limits.consume("submit", owner)
     submitted = now()
     status = transition(None, "submit", Role.CITIZEN)
     day = submitted.astimezone(VN_TZ).date()

@@ -24,7 +24,7 @@ from chalicelib.integrations.payments import (
     verify_event,
 )
 from chalicelib.integrations.secrets import stripe_keys
-from chalicelib.services import changes, routing
+from chalicelib.services import changes, limits, routing
 from chalicelib.services.deps import get_store, now
 from chalicelib.services.dossiers import get_own_dossier
 from chalicelib.store.payments import Payment, PaymentStore
@@ -88,6 +88,7 @@ def start_payment(owner: str, code: str) -> PaymentView:
     if dossier.status is not DossierStatus.AWAITING_FEE or dossier.fee_status == "paid" or dossier.fee_vnd <= 0:
         raise Conflict("Hồ sơ không ở trạng thái chờ nộp phí / The dossier is not awaiting its fee",
                        code="not_awaiting_fee")
+    limits.consume("payment", owner)  # each call reaches Stripe
     gateway = get_gateway()
     store = get_payment_store()
     try:

@@ -28,6 +28,8 @@ Access patterns (no Scan on any request path):
 | 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT# (AUDIT#<sequence>; the  |
 |   | hash-chained; last line: desc, limit 1| last line: the same query descending, limit 1)                     |
 |   | result downloads)                     |                                                                    |
+| 15| a caller's uses of an action in one  | PK = RATE#<action>#<caller>, SK = W#<window start, epoch s> (TTL)  |
+|   | window (rate limits)                  | one conditional ADD per use                                        |
 | 14| statistics: catalogue summary and   | PK = STATS; SK = CATALOGUE, SK = MONTH#<YYYY-MM>#AGENCY#<code>#<shard>|
 |   | agency-month counters (GET /stats)    | (one Query: rows grow with months x agencies, never with dossiers) |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
@@ -165,6 +167,14 @@ AUDIT_PREFIX = "AUDIT#"
 
 def wait_sk(kind: str) -> str:
     return f"WAIT#{kind}"
+
+
+def rate_pk(action: str, caller: str) -> str:
+    return f"RATE#{action}#{caller}"
+
+
+def rate_sk(window_start: int) -> str:
+    return f"W#{window_start}"
 
 
 STATS_PK = "STATS"
@@ -322,6 +332,13 @@ class AuditItem(TableItem, discriminator="audit"):
 
 class CounterItem(TableItem, discriminator="counter"):
     last_sequence = NumberAttribute()
+
+
+class RateItem(TableItem, discriminator="rate"):
+    """How often a caller did an action in one fixed window (rate limits); TTL removes it."""
+
+    hits = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
 
 
 class CatalogueStatsItem(TableItem, discriminator="catalogue_stats"):

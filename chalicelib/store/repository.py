@@ -719,6 +719,22 @@ class Store(m.BoundStore):
                 time.sleep(random.uniform(0, 0.01 * 2 ** attempt))
         raise AssertionError("unreachable")
 
+    # --- rate limits (pattern 15) --------------------------------------------------
+
+    def take_rate(self, action: str, caller: str, *, window_start: int, limit: int, expires_at: int) -> bool:
+        """Counts one use of ``action`` by ``caller`` in the window, unless ``limit`` uses are
+        already counted there (then False, and nothing is counted)."""
+        row = m.RateItem(m.rate_pk(action, caller), m.rate_sk(window_start))
+        try:
+            row.update(actions=[m.RateItem.kind.set(m.RateItem), m.RateItem.hits.add(1),
+                                m.RateItem.expires_at.set(expires_at)],
+                       condition=m.RateItem.hits.does_not_exist() | (m.RateItem.hits < limit))
+        except UpdateError as error:
+            if _conditional_failure(error):
+                return False
+            raise StoreError(f"could not count {action} of {caller}: {error}") from error
+        return True
+
     # --- statistics (pattern 14) ------------------------------------------------
 
     def catalogue_summary(self) -> dict[str, Any] | None:

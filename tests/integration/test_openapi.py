@@ -924,6 +924,10 @@ def payments_journey(check: Checker, token: str, other_token: str, withdrawn: st
     check("POST", f"{payment}?x=1", 422, token)
     # Stripe not configured: the one 5xx.
     assert check("POST", payment, 503, token)["error"]["code"] == "payments_unavailable"
+    # A citizen's payment attempts per hour are limited (this one made several already).
+    monkeypatch.setenv("MOTCUA_RATE_PAYMENTS_PER_HOUR", "1")
+    assert check("POST", payment, 429, token)["error"]["code"] == "rate_limited"
+    monkeypatch.delenv("MOTCUA_RATE_PAYMENTS_PER_HOUR")
 
     # Stripe's events: signed with the endpoint's secret, or refused.
     ignored = stripe_event("customer.created", "cus_1")
@@ -997,6 +1001,10 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
     with tagging_fails():  # S3 does not answer: nothing written, the same request again goes through
         unavailable = check("POST", "/dossiers", 503, token, create_submission(documents=documents))
     assert unavailable["error"]["code"] == "storage_unavailable"
+    monkeypatch.setenv("MOTCUA_RATE_SUBMISSIONS_PER_HOUR", "0")  # a valid submission over the hour's share
+    limited = check("POST", "/dossiers", 429, token, create_submission(documents=documents))
+    assert limited["error"]["code"] == "rate_limited"
+    monkeypatch.delenv("MOTCUA_RATE_SUBMISSIONS_PER_HOUR")
     receipt = check("POST", "/dossiers", 201, token, create_submission(documents=documents))
     code = receipt["code"]
     mine = check("GET", "/dossiers", 200, token)
