@@ -89,7 +89,9 @@ def test_sign_up_search_submit_pay_download_rate_track_and_see_the_statistics(
     assert re.fullmatch(r"[0-9A-Z.]+-\d{6}-\d{4}", code), code
     qr = page.get_by_role("img", name=f"Mã QR dẫn tới trang tra cứu hồ sơ {code}")
     expect(qr).to_be_visible()
-    assert qr.evaluate("image => image.complete && image.naturalWidth > 0"), "the QR code did not load"
+    # Visible is not loaded: wait for the SVG itself (an image that fails to load has no width).
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=qr.element_handle(),
+                           timeout=TIMEOUT * 1000)
     check_page(page, "journey-05-receipt", screenshot, axe_check)
 
     # The desk receives it through the agency API; the dossier waits for its fee (status 6).
