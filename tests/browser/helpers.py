@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
 import requests
 from playwright.sync_api import Page
+
+from tests.stack_support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = ROOT / "web"
@@ -115,18 +115,7 @@ def sign_up_citizen(stack: dict[str, Any], *, name: str = "Trần Thị Bình", 
 # --- driving the stack as agencies and citizens' own systems would --------------------------------
 
 TIMEOUT = 15
-T = TypeVar("T")
 RESULT = "Phiếu lý lịch tư pháp số 77/2026 (bản điện tử)".encode()
-
-
-def wait_for(probe: Callable[[], T | None], seconds: float = 30) -> T:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for the stack")
 
 
 class AgencyDesk:

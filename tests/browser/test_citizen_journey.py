@@ -14,7 +14,8 @@ from typing import Any
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import RESULT, TIMEOUT, AgencyDesk, wait_for
+from tests.browser.helpers import RESULT, TIMEOUT, AgencyDesk
+from tests.stack_support import wait_for
 
 PROCEDURE = "2.000488"  # judicial record certificate: level 4, a 200,000 VND fee, one department
 PROCEDURE_NAME = "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại Việt Nam"

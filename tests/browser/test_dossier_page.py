@@ -11,7 +11,8 @@ from typing import Any
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import TIMEOUT, AgencyDesk, Citizen, sign_in, submit_dossier, wait_for
+from tests.browser.helpers import TIMEOUT, AgencyDesk, Citizen, sign_in, submit_dossier
+from tests.stack_support import wait_for
 
 PROCEDURE = "2.000488"
 FORM = {"certificate_type": "Phiếu lý lịch tư pháp số 1", "purpose": "Xin việc làm", "copies": 1,

@@ -4,12 +4,13 @@ sign in through Cognito, browse, upload straight to S3, submit, follow, withdraw
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 import requests
+
+from tests.stack_support import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
 
@@ -152,18 +153,6 @@ def test_token_command_signs_the_demo_citizen_in(local_stack_process: Any, local
                               str(local_stack_process.state_dir / "nowhere")], cwd=ROOT,
                              env=StackProcess.environment(), capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "make run" in missing.stderr
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_a_dossier_travels_its_route_with_signed_webhooks(local_stack: dict[str, Any], sample_token: str) -> None:

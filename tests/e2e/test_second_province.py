@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -14,6 +13,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, StackProcess
+from tests.stack_support import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("hanoi_stack")]
 
@@ -45,16 +45,6 @@ def hanoi(hanoi_process: StackProcess) -> dict[str, Any]:
 def api(stack: dict[str, Any], method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.request(method, f"{stack['api_url']}{path}", headers=headers, timeout=TIMEOUT, **kwargs)
-
-
-def wait_for(condition: Callable[[], Any], seconds: float = 30) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_config_and_banner_say_ha_noi(hanoi_process: StackProcess, hanoi: dict[str, Any]) -> None:

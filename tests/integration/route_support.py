@@ -77,6 +77,13 @@ class Agencies:
 
 def submit(api: Any, token: str, procedure_code: str, **extra: Any) -> str:
     """Submits a dossier with one uploaded document; ``extra`` adds top-level fields (fee_exemption)."""
+    response = submission_request(api, token, procedure_code, **extra)
+    assert response.status_code == 201, response.body
+    return str(json.loads(response.body)["code"])
+
+
+def submission_request(api: Any, token: str, procedure_code: str, **extra: Any) -> Any:
+    """A valid submission with one uploaded document, sent; the API's answer as it is."""
     ticket = json.loads(api.http.post("/uploads", headers={"Authorization": f"Bearer {token}",
                                                            "Content-Type": "application/json"},
                                       body=json.dumps({"filename": "a.pdf", "content_type": "application/pdf",
@@ -86,8 +93,7 @@ def submit(api: Any, token: str, procedure_code: str, **extra: Any) -> str:
                                                    "Content-Type": "application/json"},
                              body=json.dumps(create_submission(procedure_code, documents=[
                                  {"document_id": "to_khai", "upload_id": ticket["upload_id"]}], **extra)))
-    assert response.status_code == 201, response.body
-    return str(json.loads(response.body)["code"])
+    return response
 
 
 def dossier_status(code: str) -> int:

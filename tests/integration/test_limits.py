@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import requests
 
 from tests.factories import create_submission
-from tests.integration.route_support import submit
+from tests.integration.route_support import submission_request, submit
 
 
 def invalid_submission(api: Any, token: str) -> Any:
@@ -43,14 +42,6 @@ def test_the_429_says_when_to_come_back(api: Any, sample_catalogue: None, sample
     at = datetime(2026, 11, 26, 2, 59, 30, tzinfo=UTC)
     monkeypatch.setattr("chalicelib.services.limits.now", lambda: at)
     monkeypatch.setenv("MOTCUA_RATE_SUBMISSIONS_PER_HOUR", "0")
-    ticket = json.loads(api.http.post("/uploads", headers={"Authorization": f"Bearer {sample_token}",
-                                                           "Content-Type": "application/json"},
-                                      body=json.dumps({"filename": "a.pdf", "content_type": "application/pdf",
-                                                       "size": 4})).body)
-    requests.post(ticket["url"], data=ticket["fields"], files={"file": ("a.pdf", b"%PDF")}, timeout=10)
-    limited = api.http.post("/dossiers", headers={"Authorization": f"Bearer {sample_token}",
-                                                  "Content-Type": "application/json"},
-                            body=json.dumps(create_submission(documents=[
-                                {"document_id": "to_khai", "upload_id": ticket["upload_id"]}])))
+    limited = submission_request(api, sample_token, "2.000488")
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "30"
     assert json.loads(limited.body)["error"]["code"] == "rate_limited"
