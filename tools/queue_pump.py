@@ -32,6 +32,11 @@ class QueuePump:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        from chalicelib.integrations.logs import install_redaction
+
+        # The workers run in this process, not under handlers/events.py, which installs the
+        # redaction in Lambda: their log lines (and this pump's) must be redacted here too.
+        install_redaction()
         for url, handler in self._queues.items():
             thread = threading.Thread(target=self._run, args=(url, handler), name=f"pump-{url.rsplit('/', 1)[-1]}",
                                       daemon=True)
