@@ -49,6 +49,7 @@ _KEYS = (
     "MOTCUA_NOTIFY_FROM_EMAIL",
     "MOTCUA_NOTIFY_SMS",
     "MOTCUA_PUBLIC_TRACK_URL",
+    "MOTCUA_IDEMPOTENCY_EXPIRY_SECONDS",
 )
 
 
@@ -98,6 +99,9 @@ class Settings:
     notify_from_email: str = ""
     notify_sms: bool = False
     public_track_url: str = ""
+    # How long a queue worker remembers a message it handled (Powertools Idempotency records in the
+    # table): a redelivered copy within this time does nothing. The queues keep a message 14 days.
+    idempotency_expiry_seconds: int = 14 * 24 * 3600
 
     def __post_init__(self) -> None:
         for name in ("region", "province", "table_name", "uploads_bucket", "documents_bucket"):
@@ -105,7 +109,8 @@ class Settings:
                 raise SettingsError(f"setting {name} is empty")
         for name in ("max_upload_bytes", "max_body_bytes", "upload_url_seconds",
                      "template_url_seconds", "page_size_max", "supplement_wait_days",
-                     "webhook_retry_base_seconds", "webhook_max_attempts"):
+                     "webhook_retry_base_seconds", "webhook_max_attempts",
+                     "idempotency_expiry_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive")
 
@@ -190,6 +195,7 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         notify_from_email=env.get("MOTCUA_NOTIFY_FROM_EMAIL", "").strip(),
         notify_sms=_switch(env, "MOTCUA_NOTIFY_SMS", False),
         public_track_url=env.get("MOTCUA_PUBLIC_TRACK_URL", "").strip(),
+        idempotency_expiry_seconds=_int(env, "MOTCUA_IDEMPOTENCY_EXPIRY_SECONDS", 14 * 24 * 3600),
     )
 
 

@@ -23,10 +23,12 @@ def _resolve(target: str) -> Callable[[dict[str, Any]], Any]:
 
 class QueuePump:
     def __init__(self, *, region: str, queues: dict[str, str], wait_seconds: int = 1,
-                 visibility_timeout: int = 5) -> None:
+                 visibility_timeout: int = 15) -> None:
         self._region = region
         self._queues = {url: _resolve(target) for url, target in queues.items()}
         self._wait_seconds = wait_seconds
+        # Longer than a webhook delivery's 10 s HTTP timeout: a slow endpoint's message must not
+        # come back while its first handling is still running.
         self._visibility_timeout = visibility_timeout
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []

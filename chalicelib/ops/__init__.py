@@ -5,6 +5,7 @@
     agency key issue|rotate|revoke --agency CODE [--key-id ID] [--label LABEL] [--all]
     agency webhook set-url --agency CODE URL
     agency webhook rotate-secret --agency CODE [--replace FINGERPRINT] [--grace-hours 24]
+    webhooks redrive
     stats export [--month YYYY-MM] [--out FILE]
 
 They run against whatever AWS the environment points at (the stage's ``MOTCUA_*`` settings

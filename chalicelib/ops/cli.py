@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The same options after the command (`… catalogue import x.csv --local`); given there, they win.
     common = argparse.ArgumentParser(add_help=False)
     _common_options(common, argparse.SUPPRESS)
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{catalogue,agency,stats,audit}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{catalogue,agency,webhooks,stats,audit}")
 
     catalogue = groups.add_parser("catalogue", help="the procedure catalogue")
     catalogue_commands = catalogue.add_subparsers(dest="command", required=True)
@@ -98,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
                                help="how long the old secret keeps signing beside the new one (default 24; "
                                     "0 for a leaked secret: it stops at once)")
 
+    deliveries = groups.add_parser("webhooks", help="webhook deliveries to agencies")
+    delivery_commands = deliveries.add_subparsers(dest="command", required=True)
+    delivery_commands.add_parser(
+        "redrive", parents=[common], help="move every message of the webhook dead-letter queue back to the webhook "
+                                          "queue (after the agency's endpoint is back)",
+        description="Sends each message of the webhook dead-letter queue to the webhook queue, as it is, and deletes "
+                    "it from the dead-letter queue once sent; the webhook worker then delivers it with a new round "
+                    "of retries. Works on AWS and on the local stack (where start-message-move-task does not). "
+                    "Messages dead-lettered while it runs are left for the next run.")
+
     statistics = groups.add_parser("stats", help="statistics")
     statistics_commands = statistics.add_subparsers(dest="command", required=True)
     export = statistics_commands.add_parser(
@@ -116,10 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace, out: TextIO) -> None:
     # Imported here: --local must set the environment before anything reads settings.
     from chalicelib.config import get_settings
-    from chalicelib.ops import agencies, audit, catalogue, statistics
+    from chalicelib.ops import agencies, audit, catalogue, statistics, webhooks
 
     settings = get_settings()
-    if args.group == "audit":
+    if args.group == "webhooks":
+        webhooks.redrive(out)
+    elif args.group == "audit":
         audit.verify(out, code=args.dossier)
     elif args.group == "catalogue":
         catalogue.import_export(args.path, province_dir(args.province_dir, settings.province), out,

@@ -174,10 +174,10 @@ def _handle_intent_event(event_type: str, intent_id: str, store: PaymentStore) -
     if dossier.fee_status == "paid":
         return "duplicate"
     if dossier.status is not DossierStatus.AWAITING_FEE:
-        # Paid after the dossier was withdrawn, stopped or refused: give the money back.
+        # Paid after the dossier was withdrawn, stopped or refused: give the money back (once: a
+        # later event about the same intent finds it refunded already).
         if dossier.status.is_final:
-            refund_if_paid(dossier)
-            return "refunded"
+            return "refunded" if refund_if_paid(dossier) else "duplicate"
         logger.error("dossier paid while in status %s: not recorded", int(dossier.status))
         return "ignored"
     try:

@@ -31,7 +31,7 @@ from chalicelib.domain.tasks import (
 )
 from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
-from chalicelib.integrations import metrics
+from chalicelib.integrations import idempotency, metrics
 from chalicelib.services import changes, uploads, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
@@ -299,8 +299,14 @@ def supplement_expired(dossier_code: str) -> None:
     _wait_expired(dossier_code, "supplement", "supplement_expired", "Quá hạn bổ sung hồ sơ / No supplement in time")
 
 
-def handle_task_message(body: Mapping[str, Any]) -> None:
-    """One message of the task queue (what the SQS event source or the local pump delivers)."""
+def handle_task_message(body: Mapping[str, Any], *, lambda_context: Any = None) -> None:
+    """One message of the task queue (what the SQS event source or the local pump delivers),
+    handled once: a redelivered copy (same body, hence same task token) does nothing; a copy whose
+    first handling raised is handled again (integrations/idempotency.py)."""
+    idempotency.run_once(idempotency.TASK_MESSAGE, _handle_task_message, body, lambda_context=lambda_context)
+
+
+def _handle_task_message(body: Mapping[str, Any]) -> None:
     kind = body.get("type")
     code = str(body.get("dossier_code", ""))
     token = str(body.get("token", ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -21,7 +22,7 @@ from chalicelib.domain.dossiers import Dossier
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.tasks import Task
 from chalicelib.handlers import presenters  # the event body is the contract's shape
-from chalicelib.integrations import webhook_secrets
+from chalicelib.integrations import idempotency, webhook_secrets
 from chalicelib.integrations.sqs import MessageQueue
 from chalicelib.integrations.webhooks import DeliveryResult, RetryPolicy, deliver, new_secret
 from chalicelib.services.deps import get_store, get_task_store, now
@@ -136,8 +137,17 @@ def _event_body(task: Task, event: str, recipient: str) -> dict[str, Any] | None
                                     "personal_data": "shown" if on_route else "withheld"}}
 
 
-def handle_webhook_message(message: Mapping[str, Any]) -> str:
-    """Delivers one queued event; returns what happened (for logs and tests)."""
+def handle_webhook_message(message: Mapping[str, Any], *, lambda_context: Any = None) -> str:
+    """Delivers one queued event; returns what happened (for logs and tests). Once per message: a
+    redelivered copy returns the first outcome without a request (integrations/idempotency.py);
+    each retry is a new message (its ``attempt`` is one more) and a dead letter carries its own id,
+    so a redrive is new work too."""
+    outcome: str = idempotency.run_once(idempotency.WEBHOOK_MESSAGE, _deliver_message, message,
+                                        lambda_context=lambda_context)
+    return outcome
+
+
+def _deliver_message(message: Mapping[str, Any]) -> str:
     settings = get_settings()
     task = get_task_store().get_task(str(message["task_id"]))
     if task is None:
@@ -177,9 +187,12 @@ def handle_webhook_message(message: Mapping[str, Any]) -> str:
         if settings.webhook_dlq_url:
             # attempt starts again at 1, so that redriving the message as it is (docs/operations.md)
             # gives it a whole new round of retries.
+            # dead_letter_id: a message dead-lettered again after a redrive is a new message, not
+            # the copy the idempotency records remember.
             MessageQueue(settings.region, settings.webhook_dlq_url).send(
                 {**message, "attempt": 1, "attempts_made": attempt, "last_error": result.error,
-                 "last_status": result.status})
+                 "last_status": result.status, "dead_letter_id": uuid.uuid4().hex,
+                 "dead_lettered_at": now().isoformat()})
         return "dead_lettered"
     queue = _queue()
     assert queue is not None

@@ -34,6 +34,7 @@ Access patterns (no Scan on any request path):
 |   | agency-month counters (GET /stats)    | (one Query: rows grow with months x agencies, never with dossiers) |
 | 10 | agency API key by key id             | PK = AGENCYKEY#<key id>, SK = META (``store/agency_keys.py``)      |
 | 11 | an agency's API keys, oldest first   | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
+| 16 | a queue message already handled      | PK = IDEMPOTENCY#<kind>, SK = <kind>#<sha256 of body> (TTL, Powertools)|
 
 Versioned catalogue (patterns 0-2). Procedures are written per catalogue version, and
 readers first read the pointer (pattern 0), then the items of that version only, so no

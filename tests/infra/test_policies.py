@@ -5,9 +5,11 @@ paths call, and every AWS call in ``chalicelib`` is granted to some function (or
 worker runs ``routing.handle_task_message`` (route callbacks, status changes with their
 notifications and refunds, webhook events); the webhook worker runs
 ``webhooks.handle_webhook_message`` (reads the task, dossier and endpoint, disables a gone
-endpoint, re-queues retries, dead-letters). A new AWS call found by the scan below and granted to
-no function fails ``test_every_aws_call_in_the_code_is_granted``: add the action to the policy
-file of each function that reaches it, and here.
+endpoint, re-queues retries, dead-letters). Both workers keep Powertools idempotency records in
+the table (``integrations/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
+A new AWS call found by the scan below and granted to no function fails
+``test_every_aws_call_in_the_code_is_granted``: add the action to the policy file of each function
+that reaches it, and here.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ REQUIRED: dict[str, set[str]] = {
     },
     "on_webhook_message": _LOGS | _CONSUME | {
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",  # task, dossier, endpoint (disable on 410)
+        "dynamodb:PutItem", "dynamodb:DeleteItem",  # its idempotency records (and GetItem, UpdateItem)
         "sqs:SendMessage",  # retries (webhook queue) and dead letters (its DLQ)
         "secretsmanager:GetSecretValue",  # the agency's signing secrets, motcua/<province>/webhooks/<code>
     },
@@ -62,8 +65,9 @@ REQUIRED: dict[str, set[str]] = {
 # Calls that exist in chalicelib but run with ops' credentials (catalogue loading, tools), never
 # in a Lambda function: creating and rotating agencies' webhook secrets is one (no function
 # creates webhook endpoints; ``agency webhook set-url`` / ``rotate-secret`` and the local stack do).
+# ``webhooks redrive`` finds the stage's queues by name (GetQueueUrl), then receives, sends and deletes.
 OPS_ONLY = {"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Scan", "dynamodb:DescribeTable",
-            "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"}
+            "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "sqs:GetQueueUrl"}
 
 # Resource "*" is allowed only for these: IAM cannot scope task tokens of service-integration
 # callbacks, nor SMS sent to phone numbers.
@@ -75,6 +79,8 @@ _PRESIGNED = {"generate_presigned_post": "s3:PutObject"}
 _S3_ALIASES = {"s3:HeadObject": "s3:GetObject"}  # HeadObject is authorised as GetObject
 _POWERTOOLS = {"get_secret": "secretsmanager:GetSecretValue", "get_parameter": "ssm:GetParameter",
                "get_parameters": "ssm:GetParameters"}
+# Powertools Idempotency's DynamoDB persistence layer: what it calls on the table.
+_IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 _PYNAMODB = {"save": "PutItem", "update": "UpdateItem", "delete": "DeleteItem", "query": "Query", "scan": "Scan",
              "batch_write": "BatchWriteItem", "batch_get": "BatchGetItem", "count": "Query",
              "describe_table": "DescribeTable"}  # not "exists": attribute conditions share the name
@@ -137,6 +143,8 @@ def discovered_actions() -> dict[str, set[str]]:
         source = path.read_text(encoding="utf-8")
         if "aws_lambda_powertools.utilities import parameters" in source:
             actions.update(_POWERTOOLS[m] for call in calls if (m := _method(call)) in _POWERTOOLS)
+        if "aws_lambda_powertools.utilities.idempotency import" in source:
+            actions.update(_IDEMPOTENCY)
         if path.parent.name == "store" or "pynamodb" in source:
             for call in calls:
                 method = _method(call)
@@ -205,4 +213,5 @@ def test_the_scan_sees_the_known_calls() -> None:
     assert {"states:StartExecution", "states:SendTaskHeartbeat", "sqs:SendMessage", "ses:SendEmail", "sns:Publish",
             "cognito-idp:DescribeUserPool", "s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:Query",
             "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue",
-            "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue"} <= everything
+            "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "sqs:GetQueueUrl"} <= everything
+    assert discovered_actions()["chalicelib/integrations/idempotency.py"] >= _IDEMPOTENCY

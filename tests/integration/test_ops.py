@@ -452,3 +452,42 @@ def test_audit_verify_says_whether_a_dossiers_trail_is_intact(province: Path) ->
     assert code == 1 and "BROKEN at line 2 of 3: content changed after it was written" in err
     assert run("audit", "verify", "--dossier", "nonsense")[0] == 2
     assert run("audit", "verify", "--dossier", "000.00.21.H38-261126-9999")[0] == 2
+
+
+def test_webhooks_redrive_moves_every_dead_letter_back_once(aws: dict[str, str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
+    dlq, queue = os.environ["MOTCUA_WEBHOOK_DLQ_URL"], os.environ["MOTCUA_WEBHOOK_QUEUE_URL"]
+    # As an operator's shell has them: no queue URLs, the stage's province only (found by name).
+    monkeypatch.delenv("MOTCUA_WEBHOOK_DLQ_URL")
+    monkeypatch.delenv("MOTCUA_WEBHOOK_QUEUE_URL")
+    assert run("webhooks", "redrive") == (0, f"no change: the webhook dead-letter queue {dlq} has no message to "
+                                             "redrive\n", "")
+    bodies = [json.dumps({"task_id": f"t{n}", "event": "task.assigned", "webhook_id": f"msg_t{n}_assigned",
+                          "attempt": 1, "attempts_made": 8, "last_error": None, "last_status": 503,
+                          "dead_letter_id": f"d{n}"}) for n in range(12)]
+    bodies.append("not json")  # whatever is there goes back as it is
+    for body in bodies:
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+
+    code, out, err = run("webhooks", "redrive")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert sorted(lines[:-1]) == sorted([f"redriven: task.assigned of task t{n}, 8 attempt(s) made, last: 503"
+                                         for n in range(12)] + ["redriven: a message that is not JSON"])
+    assert lines[-1] == f"moved 13 message(s) from the webhook dead-letter queue {dlq} to the webhook queue {queue}"
+    moved = []
+    while received := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        moved += [message["Body"] for message in received]
+        for message in received:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(moved) == sorted(bodies)
+    assert run("webhooks", "redrive")[1].startswith("no change:")
+
+
+def test_webhooks_redrive_without_the_queues_is_a_usage_error(aws: dict[str, str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOTCUA_WEBHOOK_DLQ_URL")
+    monkeypatch.setenv("MOTCUA_PROVINCE", "atlantis")  # no such province's queues
+    code, out, err = run("webhooks", "redrive")
+    assert (code, out) == (2, "") and "no queue motcua-atlantis-webhooks-dlq" in err

@@ -457,3 +457,124 @@ def test_an_unreadable_stripe_secret_is_503_so_stripe_retries(
     body = b'{"id": "evt_1", "type": "payment_intent.succeeded"}'
     answer = deliver(api, body, sign(body))
     assert answer.status_code == 503 and json.loads(answer.body)["error"]["code"] == "payments_unavailable"
+
+
+# --- events out of order, or the same payment announced twice -----------------------------------
+
+
+def variant(delivery: Delivery, event_type: str | None = None, event_id: str | None = None) -> tuple[bytes, str]:
+    """Another event about the same intent (Stripe sends several per intent, in no guaranteed order):
+    a new event id, possibly another type; signed as Stripe signs."""
+    event = dict(delivery.event, id=event_id or f"evt_{uuid.uuid4().hex[:24]}")
+    if event_type is not None:
+        event["type"] = event_type
+    body = json.dumps(event).encode()
+    return body, sign(body)
+
+
+def outcome_of(api: Any, body: bytes, signature: str) -> str:
+    handled = deliver(api, body, signature)
+    assert handled.status_code == 200, handled.body
+    return str(json.loads(handled.body)["outcome"])
+
+
+def test_a_failure_event_arriving_after_the_success_changes_nothing(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    from chalicelib.services.payments import get_payment_store
+
+    code = awaiting_fee(api, sample_token, agencies)
+    _, delivery = paid_intent(api, sample_token, code, stripe_env)
+    assert outcome_of(api, delivery.body, delivery.signature) == "recorded"
+    paid = get_store().get_dossier(code)
+
+    # An earlier attempt's failure, delivered late: Stripe says the intent succeeded.
+    assert outcome_of(api, *variant(delivery, "payment_intent.payment_failed")) == "duplicate"
+    assert get_store().get_dossier(code) == paid
+    assert [p.status for p in get_payment_store().payments_of(code)] == ["paid"]
+    # The route went on once: one processing task, and the dossier ends as a paid one does.
+    task = agencies.task_for(JUSTICE, code)
+    assert [t["task_id"] for t in agencies.inbox(JUSTICE) if t["dossier_code"] == code] == [task["task_id"]]
+    assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert history(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
+
+
+def test_a_failure_event_arriving_before_the_delayed_success_records_the_payment_once(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    """The events of one intent in reverse order: by the time the failure is handled the intent has
+    succeeded (Stripe is the source of truth), so the fee is recorded then, and the success after it
+    is a duplicate."""
+    code = awaiting_fee(api, sample_token, agencies)
+    _, delivery = paid_intent(api, sample_token, code, stripe_env)
+    assert outcome_of(api, *variant(delivery, "payment_intent.payment_failed")) == "recorded"
+    assert outcome_of(api, delivery.body, delivery.signature) == "duplicate"
+    assert history(code) == ["submit", "receive", "request_fee", "record_payment"]
+    task = agencies.task_for(JUSTICE, code)
+    assert [t["task_id"] for t in agencies.inbox(JUSTICE) if t["dossier_code"] == code] == [task["task_id"]]
+
+
+@pytest.mark.parametrize("event_type", ["payment_intent.processing", "payment_intent.requires_action",
+                                        "payment_intent.canceled", "payment_intent.created"])
+def test_a_later_status_event_after_the_success_changes_nothing(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    event_type: str,
+) -> None:
+    code = awaiting_fee(api, sample_token, agencies)
+    _, delivery = paid_intent(api, sample_token, code, stripe_env)
+    assert outcome_of(api, delivery.body, delivery.signature) == "recorded"
+    paid = get_store().get_dossier(code)
+    assert outcome_of(api, *variant(delivery, event_type)) == "ignored"
+    assert get_store().get_dossier(code) == paid
+    assert outcome_of(api, *variant(delivery)) == "duplicate"  # and a success after it, too
+    assert get_store().get_dossier(code) == paid
+
+
+def test_one_success_announced_by_several_events_at_once_records_one_payment_and_resumes_once(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    from chalicelib.services.payments import get_payment_store, handle_stripe_event
+
+    code = awaiting_fee(api, sample_token, agencies)
+    _, delivery = paid_intent(api, sample_token, code, stripe_env)
+    events = [(delivery.body, delivery.signature)] + [variant(delivery) for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=len(events)) as pool:
+        outcomes = list(pool.map(lambda event: handle_stripe_event(*event), events))
+    assert sorted(outcomes) == ["duplicate"] * 4 + ["recorded"]
+    assert history(code).count("record_payment") == 1
+    assert [p.status for p in get_payment_store().payments_of(code)] == ["paid"]
+    task = agencies.task_for(JUSTICE, code)
+    assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert history(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
+    assert len(agencies.inbox(JUSTICE, "decided")) == 1  # the route asked for the processing step once
+
+
+@pytest.mark.parametrize("paid_before_withdrawal", [True, False])
+def test_a_success_replayed_after_the_refund_of_a_withdrawn_dossier_changes_nothing(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    paid_before_withdrawal: bool,
+) -> None:
+    from chalicelib.services.payments import get_payment_store
+
+    code = awaiting_fee(api, sample_token, agencies)
+    intent_id, delivery = paid_intent(api, sample_token, code, stripe_env)
+    if paid_before_withdrawal:  # recorded, then withdrawn: the withdrawal refunds
+        assert outcome_of(api, delivery.body, delivery.signature) == "recorded"
+    withdrawn = api.http.post(f"/dossiers/{code}/withdraw", headers=auth(sample_token), body="{}")
+    assert withdrawn.status_code == 200, withdrawn.body
+    if not paid_before_withdrawal:  # the success arrives after the withdrawal: refunded then
+        assert outcome_of(api, delivery.body, delivery.signature) == "refunded"
+    assert len(stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"]) == 1
+    refunded = get_store().get_dossier(code)
+    assert refunded is not None and int(refunded.status) == 7
+    [payment] = get_payment_store().payments_of(code)
+    assert payment.status == "refunded"
+
+    for body, signature in [(delivery.body, delivery.signature), variant(delivery),
+                            variant(delivery, "payment_intent.payment_failed")]:
+        assert outcome_of(api, body, signature) == "duplicate"
+    assert len(stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"]) == 1
+    assert get_store().get_dossier(code) == refunded
+    assert get_payment_store().payments_of(code) == [payment]

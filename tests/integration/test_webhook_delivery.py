@@ -350,7 +350,8 @@ def test_task_assigned_reaches_the_sample_receiver_and_agencies_without_an_endpo
     assert task.webhook_ids == [assigned_id(task_id)]
     assert task.step == {"index": 0, "kind": "reception", "role": "lead", "last": False}
     assert task.dossier["applicant"]["full_name"] == "Nguyễn Văn An"
-    # SQS delivers at least once: the same message handled again reaches the receiver as a duplicate.
+    # SQS delivers at least once: the same message handled again is a no-op (the worker's idempotency
+    # record), and had it gone out, the receiver would have seen a known webhook id.
     assert handle_webhook_message(handled[0][0]) == "delivered"
     assert [t.webhook_ids for t in receiver.state.tasks()] == [[assigned_id(task_id)]]
     with urllib.request.urlopen(receiver.url + "/", timeout=5) as response:
@@ -511,6 +512,8 @@ def test_an_endpoint_down_too_long_is_dead_lettered_then_redriven(
     monkeypatch: pytest.MonkeyPatch, desk_task: Callable[[], Task], start_receiver: ReceiverFactory,
     sent: list[Sent]
 ) -> None:
+    from chalicelib.ops import cli
+
     monkeypatch.setenv("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "3")
     port = closed_port()
     register(DESK, f"http://127.0.0.1:{port}/webhooks")
@@ -520,7 +523,8 @@ def test_an_endpoint_down_too_long_is_dead_lettered_then_redriven(
     assert [(body["attempt"], outcome) for body, outcome in handled] == [
         (1, "retrying"), (2, "retrying"), (3, "dead_lettered")]
     dlq = os.environ["MOTCUA_WEBHOOK_DLQ_URL"]
-    (dead,) = take_messages(dlq)
+    (dead,) = [json.loads(message["Body"]) for message in _sqs().receive_message(  # read, left there
+        QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])]
     assert {key: dead[key] for key in ("task_id", "event", "webhook_id", "attempt", "attempts_made",
                                        "last_status")} == {
         "task_id": task_id, "event": "task.assigned", "webhook_id": assigned_id(task_id), "attempt": 1,
@@ -528,13 +532,42 @@ def test_an_endpoint_down_too_long_is_dead_lettered_then_redriven(
     assert dead["last_error"].startswith("ConnectionError")
     assert queue_depth(os.environ["MOTCUA_WEBHOOK_QUEUE_URL"]) == 0
 
-    # The agency is back on the same address; ops redrive: the DLQ message's body, as is,
-    # back to the webhook queue.
+    # The agency is back on the same address; ops redrive (docs/operations.md): the DLQ message's
+    # body, as is, back to the webhook queue.
     receiver = start_receiver(port)
-    _sqs().send_message(QueueUrl=os.environ["MOTCUA_WEBHOOK_QUEUE_URL"], MessageBody=json.dumps(dead))
+    out = io.StringIO()
+    assert cli.main(["webhooks", "redrive"], out=out) == 0
+    assert f"task.assigned of task {task_id}, 3 attempt(s) made" in out.getvalue()
+    assert "moved 1 message(s)" in out.getvalue()
+    assert queue_depth(dlq) == 0
     assert [outcome for _, outcome in pump_webhooks()] == ["delivered"]
     (task,) = receiver.state.tasks()
     assert (task.task_id, task.webhook_ids) == (task_id, [assigned_id(task_id)])
+    assert queue_depth(dlq) == 0
+    out = io.StringIO()
+    assert cli.main(["webhooks", "redrive"], out=out) == 0  # run again: nothing to do
+    assert out.getvalue().startswith("no change:")
+
+
+def test_a_delivery_dead_lettered_twice_is_redriven_twice(
+    monkeypatch: pytest.MonkeyPatch, desk_task: Callable[[], Task], start_receiver: ReceiverFactory,
+) -> None:
+    """Each dead letter is a new message (its own id): after a redrive that failed again, the second
+    redrive is not taken for a copy of the first one and skipped."""
+    from chalicelib.ops import cli
+
+    monkeypatch.setenv("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "2")
+    port = closed_port()
+    register(DESK, f"http://127.0.0.1:{port}/webhooks")
+    task_id = desk_task().task_id
+    dlq = os.environ["MOTCUA_WEBHOOK_DLQ_URL"]
+    for _ in range(2):  # down, redriven while still down: dead-lettered again
+        assert [outcome for _, outcome in pump_webhooks()] == ["retrying", "dead_lettered"]
+        assert queue_depth(dlq) == 1
+        assert cli.main(["webhooks", "redrive"], out=io.StringIO()) == 0
+    receiver = start_receiver(port)
+    assert [outcome for _, outcome in pump_webhooks()] == ["delivered"]
+    assert [t.webhook_ids for t in receiver.state.tasks()] == [[assigned_id(task_id)]]
     assert queue_depth(dlq) == 0
 
 
@@ -558,6 +591,9 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_grace_period_only(
 
     from chalicelib.ops import cli
 
+    # Each delivery below is a new attempt of the same event (a new message): more than the local
+    # stage's 3 before the last one, which must still be retried, not dead-lettered.
+    monkeypatch.setenv("MOTCUA_WEBHOOK_MAX_ATTEMPTS", "8")
     endpoint = scripted(answer(200))
     monkeypatch.setattr(cli, "use_local_stack", lambda state_dir: None)  # moto in-process is the "local stack"
     out = io.StringIO()
@@ -570,20 +606,26 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_grace_period_only(
     out = io.StringIO()
     assert cli.main(["agency", "webhook", "rotate-secret", "--agency", DESK, "--grace-hours", "24"], out=out) == 0
     new = out.getvalue().splitlines()[1]
-    again = {"task_id": task.task_id, "event": "task.assigned", "webhook_id": assigned_id(task.task_id), "attempt": 1}
+    attempts = iter(range(2, 10))
+
+    def again() -> dict[str, object]:
+        """The same event once more: a new queue message (a retry), not a redelivered copy."""
+        return {"task_id": task.task_id, "event": "task.assigned", "webhook_id": assigned_id(task.task_id),
+                "attempt": next(attempts)}
+
     # A warm worker reads the secret from its cache (up to 5 minutes): still the old secret alone.
-    assert handle_webhook_message(again) == "delivered"
+    assert handle_webhook_message(again()) == "delivered"
     assert _verifies(endpoint.seen[1], old) and not _verifies(endpoint.seen[1], new)
 
     parameters.clear_caches()  # the cache's max_age is over (or a new container)
-    assert handle_webhook_message(again) == "delivered"
+    assert handle_webhook_message(again()) == "delivered"
     both = endpoint.seen[2]
     assert len(both.signature.split(" ")) == 2
     assert _verifies(both, old) and _verifies(both, new)  # a receiver with either secret accepts it
 
     later = datetime.now(UTC) + timedelta(hours=24, minutes=1)  # the grace period is over
     monkeypatch.setattr(webhooks, "now", lambda: later)
-    assert handle_webhook_message(again) == "delivered"
+    assert handle_webhook_message(again()) == "delivered"
     after = endpoint.seen[3]
     assert len(after.signature.split(" ")) == 1
     assert _verifies(after, new) and not _verifies(after, old)
@@ -597,7 +639,7 @@ def test_a_rotated_secret_signs_beside_the_old_one_during_the_grace_period_only(
     # A secret that cannot be read is retried like a network error (then dead-lettered for ops).
     boto3.client("secretsmanager").delete_secret(SecretId=found.secret_name, ForceDeleteWithoutRecovery=True)
     parameters.clear_caches()
-    assert handle_webhook_message(again) == "retrying"
+    assert handle_webhook_message(again()) == "retrying"
     assert len(endpoint.seen) == 4
 
 

@@ -45,11 +45,15 @@ def test_options_are_accepted_before_and_after_the_command() -> None:
     before = parser.parse_args(["--local", "agency", "webhook", "set-url", "--agency", "X", "http://127.0.0.1/"])
     after = parser.parse_args(["agency", "webhook", "set-url", "--agency", "X", "http://127.0.0.1/", "--local"])
     assert before.local is True and after.local is True and after.url == "http://127.0.0.1/"
+    redrive = parser.parse_args(["webhooks", "redrive", "--local"])
+    assert (redrive.group, redrive.command, redrive.local) == ("webhooks", "redrive", True)
 
 
 def test_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
-    assert "catalogue" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "catalogue" in shown and "webhooks" in shown
+    assert main(["webhooks"]) == 2
     assert main(["agency"]) == 2
     assert main(["agency", "key", "revoke", "--agency", "X", "--key-id", "1", "--all"]) == 2
 
