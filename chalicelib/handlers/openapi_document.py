@@ -149,6 +149,11 @@ _STORAGE_ERROR_RESPONSE_NAMES = {**_ERROR_RESPONSE_NAMES, 503: "StorageUnavailab
 _AGENCY_STORAGE_ERROR_RESPONSE_NAMES = {**_AGENCY_ERROR_RESPONSE_NAMES, 503: "StorageUnavailable"}
 
 
+# Web forms send their empty fields (GET /procedures?level=&tier=&agency=&q=&cursor=): every query
+# parameter read empty is the parameter left out (http.int_param, the handlers' ``or None``).
+_EMPTY_QUERY_VALUE = "Để trống như không gửi / an empty value is the same as leaving the parameter out"
+
+
 def _error_response(description: str, codes: list[str], example: dict[str, Any],
                     headers: dict[str, Any] | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {
@@ -769,9 +774,9 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "example": "5d41402abc4b2a76b971L0",
         },
         "Cursor": {
-            "name": "cursor", "in": "query", "required": False,
+            "name": "cursor", "in": "query", "required": False, "allowEmptyValue": True,
             "description": "next_cursor of the previous page, as returned (opaque); another list's cursor is "
-                           "refused (422 invalid_cursor)",
+                           "refused (422 invalid_cursor). " + _EMPTY_QUERY_VALUE,
             "schema": {"type": "string"},
         },
         "StripeSignature": {
@@ -782,14 +787,15 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "schema": {"type": "string"},
         },
         "Limit": {
-            "name": "limit", "in": "query", "required": False,
-            "description": "Số mục mỗi trang / page size",
+            "name": "limit", "in": "query", "required": False, "allowEmptyValue": True,
+            "description": "Số mục mỗi trang / page size. " + _EMPTY_QUERY_VALUE,
             "schema": {"type": "integer", "minimum": 1, "maximum": page_size_max, "default": 20},
         },
     }
 
     def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-        return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+        return {"name": name, "in": "query", "required": False, "allowEmptyValue": True,
+                "description": f"{description}. {_EMPTY_QUERY_VALUE}", "schema": schema}
 
     paths: dict[str, Any] = {
         "/config": {

@@ -556,6 +556,36 @@ def test_served_document_is_the_document(api: Any, spec: dict[str, Any]) -> None
     assert json.loads(response.body) == json.loads(json.dumps(spec))
 
 
+def test_an_empty_query_value_is_documented_and_answered_as_the_parameter_left_out(
+        api: Any, spec: dict[str, Any], sample_catalogue: None, sample_token: str) -> None:
+    """Regression (found by tests/e2e/test_fuzz.py): web forms send empty fields, which the API
+    reads as left out (``?limit=`` is the default page, ``?month=`` every month, ``?status=`` the
+    open tasks), while the document said an empty ``limit`` broke its integer schema and an empty
+    ``month`` its pattern. Every query parameter now allows the empty value, and it answers as if the
+    parameter was not sent."""
+    agency_key = issue_key(DESK, "openapi-empty-query")
+    check = Checker(api, spec)
+    tried = set()
+    for path, method, operation in operations(spec):
+        declared = [*spec["paths"][path].get("parameters", []), *operation.get("parameters", [])]
+        resolved = [follow(spec, ref["$ref"][1:])[1] if "$ref" in ref else ref for ref in declared]
+        for parameter in (parameter for parameter in resolved if parameter["in"] == "query"):
+            name = parameter["name"]
+            assert parameter.get("allowEmptyValue") is True, (method, path, name)
+            assert "an empty value is the same as leaving the parameter out" in parameter["description"]
+            token = agency_key if operation.get("security") == [{"agencyApiKey": []}] else (
+                sample_token if operation.get("security") else None)
+            left_out = check(method.upper(), path, 200, token)
+            empty = check(method.upper(), f"{path}?{name}=", 200, token)
+            for answer in (left_out, empty):
+                answer.pop("generated_at", None)  # statistics carry the time they were computed
+            assert empty == left_out, (method, path, name)
+            tried.add((path, name))
+    assert tried == {("/procedures", name) for name in ("level", "tier", "agency", "q", "cursor", "limit")} | {
+        ("/dossiers", "cursor"), ("/dossiers", "limit"), ("/stats", "month"),
+        ("/agency/tasks", "status"), ("/agency/tasks", "cursor"), ("/agency/tasks", "limit")}
+
+
 # --------------------------------------------------------------------------- real answers
 
 
