@@ -139,6 +139,10 @@ import chalice.config
 # The local stack computed the app's whole environment: the stage's environment_variables in
 # .chalice/config.json (AWS values for a deployment stage) must not override it.
 chalice.config.Config.environment_variables = property(lambda self: {})
+import chalice.local
+# The handler writes headers and body in two sends: with Nagle's algorithm on, a kept-alive
+# client's delayed ACK holds every small answer back about 40 ms.
+chalice.local.ChaliceRequestHandler.disable_nagle_algorithm = True
 from chalice.cli import main
 sys.argv = ["chalice", *sys.argv[2:]]
 sys.exit(main())
