@@ -143,6 +143,9 @@ import chalice.local
 # The handler writes headers and body in two sends: with Nagle's algorithm on, a kept-alive
 # client's delayed ACK holds every small answer back about 40 ms.
 chalice.local.ChaliceRequestHandler.disable_nagle_algorithm = True
+# The standard library's listen backlog of 5 resets a burst of new connections (a page's
+# parallel requests, a load test) instead of queueing them.
+chalice.local.ThreadedHTTPServer.request_queue_size = 128
 from chalice.cli import main
 sys.argv = ["chalice", *sys.argv[2:]]
 sys.exit(main())
@@ -591,10 +594,11 @@ class LocalStack:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
-        from tools.moto_patches import apply_post_tagging, serialize_dynamodb
+        from tools.moto_patches import apply_post_tagging, cache_asl_parses, serialize_dynamodb
 
         serialize_dynamodb()  # the server answers on many threads; DynamoDB must not interleave
         apply_post_tagging()  # uploads carry their motcua-attached tag as in S3
+        cache_asl_parses()  # one ANTLR parse per definition, not two per execution
 
         if self.aws_port == 0:
             self.aws_port = _free_port(self.host)

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import json
 import random
+import threading
 import time
 import uuid
 import zlib
@@ -50,6 +51,10 @@ MAX_TRANSACTION_ITEMS = 100
 # that collided with another on one of them is tried again.
 STATS_SHARDS = 4
 TRANSACTION_CONFLICT_RETRIES = 3
+# How long a submission keeps trying for its number of the day when others take it first (well
+# under API Gateway's 29 s), and the longest pause between two tries.
+NUMBERING_BUDGET_SECONDS = 20.0
+NUMBERING_MAX_PAUSE = 0.25
 
 
 class StoreError(RuntimeError):
@@ -257,9 +262,29 @@ def _upload(item: m.UploadItem) -> Upload:
     )
 
 
+_numbering_locks: dict[str, threading.Lock] = {}
+_numbering_locks_guard = threading.Lock()
+
+
+def _numbering_lock(counter_pk: str) -> threading.Lock:
+    """This process's lock for one day's counter (only an optimisation: the transaction's
+    condition is what keeps numbers unique across processes)."""
+    with _numbering_locks_guard:
+        if len(_numbering_locks) > 1024:  # yesterday's counters
+            _numbering_locks.clear()
+        return _numbering_locks.setdefault(counter_pk, threading.Lock())
+
+
 class Store(m.BoundStore):
+    _connection: Connection | None = None
+
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=Connection(region=self._region))
+        # One connection (one botocore client) per store: creating one per transaction cost
+        # tens of milliseconds of CPU and megabytes each, which a burst of submissions multiplies.
+        connection = self._connection
+        if connection is None:
+            connection = self._connection = Connection(region=self._region)
+        return TransactWrite(connection=connection)
 
     # --- catalogue (patterns 0-4; versions: see models.py) ---------------------------
 
@@ -516,60 +541,87 @@ class Store(m.BoundStore):
         *,
         make_code: Callable[[int], str],
         counter_key: tuple[str, str],
-        max_attempts: int = 60,
+        budget_seconds: float = NUMBERING_BUDGET_SECONDS,
     ) -> Dossier:
         """Numbers and stores a new dossier in one transaction.
 
-        The day's counter is read, then bumped with a condition on the value read, in
-        the same transaction that writes the dossier, its first log entry and marks
-        its uploads attached. Concurrent submissions to the same agency on the same day
-        retry on the counter's condition, so numbers are unique and gap-free.
+        The day's counter is read, then bumped with a condition on the value read, in the same
+        transaction that writes the dossier, its first log entry and marks its uploads attached:
+        a number is taken only together with the dossier that bears it, so the day's sequence
+        has no gap even if a write fails or the caller dies half-way, and no duplicate.
+
+        Concurrent submissions to the same agency on the same day collide on the counter; the
+        loser reads it again and retries after a jittered, growing pause, for up to
+        ``budget_seconds`` (then 409 ``busy``: nothing was written, the client may retry). The
+        threads of one process take turns on a counter (``_numbering_lock``) instead of colliding,
+        so that a busy API process (``chalice local``, or one Lambda instance serving several
+        requests) spends its attempts on other processes' collisions only.
         """
         counter_pk = m.counter_pk(*counter_key)
-        for attempt in range(max_attempts):
-            try:
-                counter = m.CounterItem.get(counter_pk, m.COUNTER_SK, consistent_read=True)
-                current = int(counter.last_sequence)
-            except DoesNotExist:
-                counter = None
-                current = 0
-            sequence = current + 1
-            code = make_code(sequence)
-            dossier = replace(draft, code=code, version=1)
-            try:
-                with self._transaction() as transaction:
-                    if counter is None:
-                        transaction.save(
-                            m.CounterItem(counter_pk, m.COUNTER_SK, last_sequence=sequence),
-                            condition=m.CounterItem.pk.does_not_exist(),
-                        )
-                    else:
-                        transaction.update(
-                            counter,
-                            actions=[m.CounterItem.last_sequence.set(sequence)],
-                            condition=m.CounterItem.last_sequence == current,
-                            add_version_condition=False,
-                        )
-                    transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
-                    transaction.save(_log_item(code, first_entry, 0))
-                    _count_in(transaction, stats.bump_for_submission(dossier), code)
-                    _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code)
-            except TransactWriteError as error:
-                reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-                upload_reasons = reasons[4:]
-                if any(reason == "ConditionalCheckFailed" for reason in upload_reasons):
-                    raise Conflict(
-                        "Tệp đính kèm đã được dùng cho hồ sơ khác / An upload is already attached to a dossier",
-                        code="upload_already_used",
-                    ) from None
-                if reasons[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
-                    # Someone else took this number first: read the counter again.
-                    time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
-                    continue
-                raise StoreError(f"could not store dossier: {reasons or error}") from error
-            return replace(dossier, history=(first_entry,))
-        raise Conflict("Hệ thống đang bận, vui lòng thử lại / Too many concurrent submissions, retry",
-                       code="busy")
+        deadline = time.monotonic() + budget_seconds
+        attempt = 0
+        lock = _numbering_lock(counter_pk)
+        while True:
+            if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                try:
+                    outcome = self._try_numbering(draft, first_entry, make_code=make_code, counter_pk=counter_pk)
+                finally:
+                    lock.release()
+                if outcome is not None:
+                    return outcome
+            attempt += 1
+            pause = random.uniform(0, min(NUMBERING_MAX_PAUSE, 0.005 * 2 ** min(attempt, 8)))
+            if time.monotonic() + pause > deadline:
+                raise Conflict("Hệ thống đang bận, vui lòng thử lại / Too many concurrent submissions, retry",
+                               code="busy")
+            time.sleep(pause)
+
+    def _try_numbering(self, draft: Dossier, first_entry: LogEntry, *, make_code: Callable[[int], str],
+                       counter_pk: str) -> Dossier | None:
+        """One attempt of ``create_dossier``: the stored dossier, or None if another submission
+        took the number first."""
+        try:
+            counter: m.CounterItem | None = m.CounterItem.get(counter_pk, m.COUNTER_SK, consistent_read=True)
+            current = int(counter.last_sequence) if counter is not None else 0
+        except DoesNotExist:
+            counter, current = None, 0
+        sequence = current + 1
+        code = make_code(sequence)
+        dossier = replace(draft, code=code, version=1)
+        try:
+            with self._transaction() as transaction:
+                # pynamodb sends the puts, then the updates: the counter is the first put when it
+                # is created, the first update otherwise; the uploads are the last updates.
+                if counter is None:
+                    transaction.save(
+                        m.CounterItem(counter_pk, m.COUNTER_SK, last_sequence=sequence),
+                        condition=m.CounterItem.pk.does_not_exist(),
+                    )
+                transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
+                transaction.save(_log_item(code, first_entry, 0))
+                if counter is not None:
+                    transaction.update(
+                        counter,
+                        actions=[m.CounterItem.last_sequence.set(sequence)],
+                        condition=m.CounterItem.last_sequence == current,
+                        add_version_condition=False,
+                    )
+                _count_in(transaction, stats.bump_for_submission(dossier), code)
+                _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code)
+        except TransactWriteError as error:
+            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            uploads = len(dossier.documents)
+            if uploads and "ConditionalCheckFailed" in reasons[-uploads:]:
+                raise Conflict(
+                    "Tệp đính kèm đã được dùng cho hồ sơ khác / An upload is already attached to a dossier",
+                    code="upload_already_used",
+                ) from None
+            numbering = (0, 1) if counter is None else (0, 2)  # the counter's and the dossier's places
+            taken = any(reasons[place:place + 1] == ["ConditionalCheckFailed"] for place in numbering)
+            if taken or "TransactionConflict" in reasons:
+                return None  # someone else took this number first: read the counter again
+            raise StoreError(f"could not store dossier: {reasons or error}") from error
+        return replace(dossier, history=(first_entry,))
 
     @staticmethod
     def _dossier_item(dossier: Dossier) -> m.DossierItem:

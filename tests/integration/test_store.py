@@ -207,3 +207,26 @@ def test_the_audit_trail_is_one_hash_chain_even_under_concurrent_reads(sample_st
     m.AuditItem(m.dossier_pk(dossier.code), m.audit_sk(5)).update(actions=[m.AuditItem.action.set("nothing")])
     check = verify_chain(dossier.code, sample_store.audit_trail(dossier.code))
     assert check.first_broken == 5
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(sample_store: Store) -> None:
+    """moto rolls a cancelled transaction back item by item under the serialising lock
+    (tools/moto_patches.py): an item it updated is restored, one it created is gone, and
+    items outside the transaction (another dossier) keep what was written meanwhile."""
+    kept = submit(sample_store)
+    counter = m.CounterItem.get(m.counter_pk(DESK, "261126"), m.COUNTER_SK)
+    assert int(counter.last_sequence) == 1
+    with pytest.raises(TransactWriteError) as cancelled, sample_store._transaction() as transaction:
+        transaction.update(counter, actions=[m.CounterItem.last_sequence.set(7)], add_version_condition=False)
+        transaction.save(m.CounterItem(m.counter_pk(COMMUNE, "261126"), m.COUNTER_SK, last_sequence=3))
+        transaction.save(Store._dossier_item(replace(kept, owner="someone-else")),
+                         condition=m.DossierItem.pk.does_not_exist())  # fails: the dossier exists
+    reasons = [r.code if r else None for r in cancelled.value.cancellation_reasons or []]
+    assert reasons == [None, "ConditionalCheckFailed", None]  # puts first, then updates (pynamodb)
+    assert int(m.CounterItem.get(m.counter_pk(DESK, "261126"), m.COUNTER_SK).last_sequence) == 1
+    with pytest.raises(m.CounterItem.DoesNotExist):
+        m.CounterItem.get(m.counter_pk(COMMUNE, "261126"), m.COUNTER_SK)
+    stored = sample_store.get_dossier(kept.code)
+    assert stored is not None and stored.owner == "citizen-1" and len(stored.history) == 1
+    # The table goes on numbering from where it was.
+    assert submit(sample_store).code == f"{DESK}-261126-0002"
