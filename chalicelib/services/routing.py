@@ -360,7 +360,15 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
     note = effect.note_vi + (f": {decision.note}" if decision.note else "")
     if effect.action is not None:
         role = Role.RECEPTION if task.kind == "reception" else Role.PROCESSING
-        status = transition(dossier.status, effect.action, role)
+        try:
+            status = transition(dossier.status, effect.action, role)
+        except Conflict as error:
+            # The task was read open, but a decision on it (another request of the agency) may
+            # have moved the dossier since: then say so rather than blame the dossier's status.
+            current = get_task_store().get_task(task.task_id) if error.code == "invalid_status" else None
+            if current is not None and current.status != "open":
+                decide(current, decision)  # raises task_closed
+            raise
         entry = LogEntry(at=at, actor=f"agency:{agency_code}", action=effect.action, from_status=dossier.status,
                          to_status=status, note=note)
         if effect.action == "receive":

@@ -90,6 +90,29 @@ def test_decisions_that_do_not_fit_are_refused_and_change_nothing(
     assert dossier_status(code) == 8
 
 
+def test_the_loser_of_two_decisions_at_once_hears_the_task_is_closed(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two requests read the task open; the first decides. The second, reading the dossier after
+    that, must not be told the dossier's status forbids it (invalid_status) but that the task is
+    closed, and change nothing."""
+    from chalicelib.services import routing
+    from chalicelib.services.deps import get_task_store
+
+    code = submit(api, sample_token, "2.000488")
+    task_id = agencies.task_for(DESK, code)["task_id"]
+    read_open = get_task_store().get_task(task_id)
+    assert read_open is not None and read_open.status == "open"
+    assert agencies.decide(DESK, task_id, "receive").status_code == 200
+    monkeypatch.setattr(routing, "agency_task", lambda agency_code, task_id: read_open)
+    late = agencies.decide(DESK, task_id, "receive")
+    assert late.status_code == 409 and json.loads(late.body)["error"]["code"] == "task_closed"
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    assert [entry.action for entry in dossier.history].count("receive") == 1
+
+
 def test_three_agency_interagency_route(api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime,
                                         agencies: Agencies) -> None:
     """Commune desk → province department → province People's Committee (liên thông)."""
