@@ -177,11 +177,14 @@ def _handle_intent_event(event_type: str, intent_id: str, store: PaymentStore) -
         # Paid after the dossier was withdrawn, stopped or refused: give the money back (once: a
         # later event about the same intent finds it refunded already).
         if dossier.status.is_final:
-            return "refunded" if refund_if_paid(dossier) else "duplicate"
+            if refund_if_paid(dossier):
+                return "refunded"
+            return "duplicate"
         logger.error("dossier paid while in status %s: not recorded", int(dossier.status))
         return "ignored"
     try:
-        routing.record_payment(code, reference)
+        if routing.record_payment(code, reference) is None:
+            return "duplicate"  # another event for the same payment recorded it since we read
     except Conflict:
         # Someone changed the dossier meanwhile (another event for the same payment):
         # fine if that recorded the fee, otherwise let Stripe retry.

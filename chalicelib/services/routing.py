@@ -146,12 +146,12 @@ def _skip_fee(dossier: Dossier, exemption: FeeExemption, token: str, at: datetim
     get_engine().succeed(token, {"skip": True, "helpers": []})
 
 
-def record_payment(dossier_code: str, reference: str) -> Dossier:
+def record_payment(dossier_code: str, reference: str) -> Dossier | None:
     """Records the fee as paid and lets the route go on (the payment provider's confirmed
-    event calls this; it does nothing twice)."""
+    event calls this); the paid dossier, or None if the fee was paid already (nothing done)."""
     dossier = _dossier(dossier_code)
     if dossier.fee_status == "paid":
-        return dossier
+        return None
     status = transition(dossier.status, "record_payment", Role.SYSTEM)
     at = now()
     paid = changes.apply(dossier, LogEntry(
