@@ -3,6 +3,8 @@
 #   make test                                                  ruff, mypy, then pytest (installs Debian's
 #                                                              chromium for tests/browser if it is missing)
 #   make lint                                                  ruff and mypy only
+#   make bench [BENCH="calls cost"]                            benchmarks (issue 8): prints tables, writes
+#                                                              bench/results.json; not part of make test
 #   make clean                                                 caches and local state (keeps .venv)
 #   make package STAGE=<province>                              out/<province>/sam.json (chalice package with
 #                                                              infra/ merged in), checked by cfn-lint; offline
@@ -19,6 +21,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 RUN_ARGS ?=
 PYTEST_ARGS ?=
+BENCH ?=
 # The browser tests drive Debian's Chromium through Playwright (`playwright install` cannot
 # download here); override to test the install logic, e.g. `make chromium CHROMIUM=/nonexistent`.
 CHROMIUM ?= /usr/bin/chromium
@@ -30,7 +33,7 @@ ARTIFACT_BUCKET ?=
 STACK_NAME ?= motcua-$(STAGE)
 PARAMS ?=
 
-.PHONY: install chromium run test lint clean package deploy check-stage
+.PHONY: install chromium run test lint clean package deploy check-stage bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +68,10 @@ lint: $(INSTALLED)
 
 test: lint $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks, not tests: figures as ratios measured in one run (README, "Performance").
+bench: $(INSTALLED)
+	$(BIN)/python -m bench $(BENCH)
 
 check-stage:
 	@test -n "$(STAGE)" || { echo "set STAGE to a province stage of .chalice/config.json, e.g. make $(MAKECMDGOALS) STAGE=lamdong" >&2; exit 1; }

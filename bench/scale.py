@@ -1,0 +1,744 @@
+"""Flat at scale (issue 8): the read paths cost the same with 1,000 and with 100,000 dossiers.
+
+The app runs in-process on moto (``chalice.test.Client`` under ``mock_aws``, the Lâm Đồng demo
+catalogue, agency keys issued as ops would), as tests/integration do. For each table size the
+part times ``REQUESTS`` calls of each read path and reports p50/p90; the ratio of the p50s
+(100,000 / 1,000) is the figure issue 8 asks for (target ≤ 1.2×).
+
+Seeding. 100,000 dossiers through the API would take hours (each submission is an upload, a
+transaction and a Step Functions execution), and even BatchWriteItem through boto3 costs a
+botocore round trip per 25 items. The dossiers are therefore built with the store's own item
+builders (``Store._dossier_item``, ``_log_item``, ``_task_item``: what the submission and decision
+transactions write) and put into moto's backend table directly (``Table.put_item``, the call
+moto's BatchWriteItem handler ends in), bypassing Step Functions. Each dossier gets the items
+the real flow leaves: the dossier, its attached upload, its log entries, its tasks (open ones
+for the dossiers still at a desk or in processing: the agency inboxes), the day's numbering
+counter, and the statistics counters summed from ``domain.stats`` bumps as the transactions'
+ADDs would. The BatchWriteItem rate through boto3 is measured on a sample for comparison.
+
+Why moto cannot be flat here. moto 5.2.5 answers every Query, on the table or on an index, by
+listing and sorting *all* the table's items (``moto/dynamodb/models/table.py``, ``Table.query``
+calls ``all_items()``, which sorts every item, then filters by partition), so a Query costs
+O(n log n) in the table's size where DynamoDB reads only the partition. Only GetItem is flat.
+The part therefore also reports, per read path, the DynamoDB calls it makes and the items they
+return (deterministic, noise-free: what DynamoDB would bill) and times moto's own raw Query and
+GetItem at both sizes, so each path's ratio can be read against moto's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import PartResult, RunContext, Table, format_table, machine_info, write_results
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "ap-southeast-1"
+ACCOUNT_ID = "123456789012"
+PROVINCE = "lamdong"
+PROVINCE_DIR = ROOT / "infra" / "provinces" / PROVINCE
+
+SIZES = (1_000, 100_000)
+REQUESTS = 200
+# A request path whose single call already takes longer than this at a size is sampled fewer
+# times (at least MIN_REQUESTS): moto's Query at 100,000 dossiers costs seconds per call.
+TIME_BUDGET_SECONDS = 60.0
+MIN_REQUESTS = 15
+TARGET_RATIO = 1.2
+# Shares of the seeded dossiers, by state (out of 10): at a desk, in processing, done.
+AT_DESK, IN_PROCESSING = 1, 1
+SEED = 20261126
+BASE_DAY = datetime(2025, 12, 1, 1, 30, tzinfo=UTC)  # 08:30 in Vietnam
+
+
+# --- percentiles and ratios (pure) ------------------------------------------------------------
+
+def percentile(samples: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by linear interpolation between closest ranks (numpy's
+    default): p50 of an even count is the mean of the two middle values."""
+    if not samples:
+        raise ValueError("no samples")
+    if not 0 <= q <= 100:
+        raise ValueError("q must be within 0..100")
+    ordered = sorted(samples)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary_ms(samples: Sequence[float]) -> dict[str, float]:
+    """p50/p90/min of durations in seconds, as milliseconds."""
+    return {"p50_ms": round(percentile(samples, 50) * 1000, 3), "p90_ms": round(percentile(samples, 90) * 1000, 3),
+            "min_ms": round(min(samples) * 1000, 3), "n": len(samples)}
+
+
+def ratio(large: float, small: float) -> float:
+    return round(large / small, 2) if small > 0 else float("inf")
+
+
+def relative_to_baseline(path_ratio: float, baseline_ratio: float) -> float:
+    """How much more a path grew than moto's own primitive did (1.0: all of it is moto's)."""
+    return round(path_ratio / baseline_ratio, 2) if baseline_ratio > 0 else float("inf")
+
+
+# --- the in-process app ---------------------------------------------------------------------------
+
+def _stage_environment() -> dict[str, str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    env: dict[str, str] = dict(config.get("environment_variables", {}))
+    env.update(config["stages"]["local"].get("environment_variables", {}))
+    return env
+
+
+@contextmanager
+def moto_app() -> Iterator[tuple[Any, dict[str, str]]]:
+    """moto in-process with infra/template.json's resources and the local stage's settings, the
+    demo catalogue loaded; yields the chalice test client and the template's outputs. The
+    environment is restored afterwards. (As tests/conftest.py's ``aws`` and ``api`` fixtures.)"""
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from tools.aws_resources import create_resources
+    from tools.moto_patches import serialize_dynamodb
+
+    saved = dict(os.environ)
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(key, None)
+    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION})
+    serialize_dynamodb()  # the lock and transaction undo log the local stack and the tests run with
+    try:
+        with mock_aws():
+            outputs = create_resources(ROOT / "infra" / "template.json", province=PROVINCE, endpoint_url=None,
+                                       region=REGION)
+            os.environ.update(_stage_environment())
+            os.environ.update({
+                "MOTCUA_COGNITO_USER_POOL_ID": outputs["CitizenUserPoolId"],
+                "MOTCUA_COGNITO_CLIENT_ID": outputs["CitizenUserPoolClientId"],
+                "MOTCUA_ROUTE_STATE_MACHINE_ARN": outputs["RouteStateMachineArn"],
+                "MOTCUA_TASK_QUEUE_URL": outputs["TaskQueueUrl"],
+                "MOTCUA_WEBHOOK_QUEUE_URL": outputs["WebhookQueueUrl"],
+                "MOTCUA_WEBHOOK_DLQ_URL": outputs["WebhookDeadLetterQueueUrl"],
+                "MOTCUA_NOTIFY_FROM_EMAIL": outputs["NotifyFromEmail"],
+                # One JSON log line per request would drown the table; its cost is per request,
+                # the same at both sizes.
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+            })
+            os.environ.pop("MOTCUA_COGNITO_ENDPOINT", None)
+            from chalicelib.services.catalogue import load_province
+
+            load_province(PROVINCE_DIR)
+            from app import app
+
+            with Client(app, stage_name="local") as client:
+                os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the stage's INFO again otherwise
+                yield client, outputs
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def moto_table(table_name: str) -> Any:
+    """moto's backend object of the app's table (in-process)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[ACCOUNT_ID][REGION].get_table(table_name)
+
+
+def table_item_count(table: Any) -> int:
+    return sum(len(partition) for partition in table.items.values())
+
+
+# --- seeding ----------------------------------------------------------------------------------
+
+@dataclass
+class SeedState:
+    """What the generator has written so far; seeding continues from it (1,000 then 99,000 more)."""
+
+    written: int = 0
+    items: int = 0
+    counters: dict[tuple[str, str], int] = field(default_factory=dict)  # (agency, yymmdd) -> last sequence
+    stats: dict[tuple[str, str, int], Counter[str]] = field(default_factory=dict)  # (agency, month, shard)
+    open_tasks: Counter[str] = field(default_factory=Counter)  # agency -> open tasks
+    codes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _online_procedures() -> list[Any]:
+    from chalicelib.domain.catalogue import load_catalogue
+
+    procedures = [p for p in load_catalogue(PROVINCE_DIR).procedures
+                  if p.level >= 3 and any(step.kind == "processing" for step in p.route)]
+    return sorted(procedures, key=lambda p: p.code)
+
+
+class Seeder:
+    """Builds dossiers as submission and decisions store them, and puts their items into moto."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.procedures = _online_procedures()
+        self.state = SeedState()
+
+    def grow_to(self, total: int) -> float:
+        """Seeds dossiers until ``total`` exist; the seconds it took."""
+        started = time.perf_counter()
+        items: list[Any] = []
+        while self.state.written < total:
+            items.extend(self._dossier_items(self.state.written))
+            self.state.written += 1
+            if len(items) >= 5_000:
+                self._put(items)
+                items = []
+        self._put(items)
+        self._put(self._bookkeeping_items())
+        elapsed = time.perf_counter() - started
+        self.state.seconds += elapsed
+        return elapsed
+
+    def _put(self, items: list[Any]) -> None:
+        # Table.put_item is where moto's PutItem and BatchWriteItem handlers end (validation of
+        # types and key sizes included); only the HTTP and botocore (de)serialisation is skipped.
+        for item in items:
+            self.table.put_item(item.serialize())
+        self.state.items += len(items)
+        PARTITION_READS.generation += 1
+
+    def _bookkeeping_items(self) -> list[Any]:
+        """The day counters and the statistics rows, as their last transaction left them."""
+        from chalicelib.store import models as m
+
+        items: list[Any] = [m.CounterItem(m.counter_pk(agency, day), m.COUNTER_SK, last_sequence=sequence)
+                            for (agency, day), sequence in self.state.counters.items()]
+        for (agency, month, shard), counts in self.state.stats.items():
+            row = m.StatsCounterItem(m.STATS_PK, m.stats_counter_sk(month, agency, shard), agency_code=agency,
+                                     month=month)
+            for name, value in counts.items():
+                setattr(row, name, value)
+            items.append(row)
+        self.state.items -= len(items)  # rewritten at every growth: count them once
+        return items
+
+    def _dossier_items(self, n: int) -> list[Any]:
+        from chalicelib.domain import stats
+        from chalicelib.domain.calendar import VN_TZ
+        from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, format_dossier_code
+        from chalicelib.domain.tasks import Task
+        from chalicelib.domain.workflow import DossierStatus
+        from chalicelib.store import models as m
+        from chalicelib.store.repository import STATS_SHARDS, Store, _log_item, _task_item
+
+        procedure = self.procedures[n % len(self.procedures)]
+        # Every month of a year at both sizes: the statistics rows (agencies x months) are the same.
+        submitted = BASE_DAY + timedelta(days=(n % 12) * 30 + (n // 12) % 28, minutes=(n * 7) % 390)
+        day = submitted.astimezone(VN_TZ).date()
+        agency = procedure.agency_code
+        counter_key = (agency, f"{day:%y%m%d}")
+        sequence = self.state.counters.get(counter_key, 0) + 1
+        self.state.counters[counter_key] = sequence
+        code = format_dossier_code(agency, day, sequence)
+        self.state.codes.append(code)
+        owner = f"bench-citizen-{n % 5_000:05d}"
+        upload_id = f"bench{n:010d}"
+        due = submitted + timedelta(days=procedure.processing_days * 1.4)
+        dossier = Dossier(
+            code=code, procedure_code=procedure.code, procedure_name=procedure.name, agency_code=agency, owner=owner,
+            applicant={"full_name": "Nguyễn Văn An", "id_number": f"068090{n % 1_000_000:06d}",
+                       "phone": "0912345678", "email": f"{owner}@example.vn",
+                       "address": "12 Trần Phú, phường Xuân Hương - Đà Lạt"},
+            form={"purpose": "Bổ sung hồ sơ xin việc", "note": f"hồ sơ số {n}"},
+            documents=(DocumentRef("to_khai", upload_id),), status=DossierStatus.NEW, submitted_at=submitted,
+            due_at=due, updated_at=submitted, fee_vnd=procedure.fee_vnd,
+            fee_status="not_required" if procedure.fee_vnd <= 0 else "paid",
+        )
+        entries = [LogEntry(submitted, "citizen", "submit", None, DossierStatus.NEW, "Nộp hồ sơ trực tuyến")]
+        bumps = [stats.bump_for_submission(dossier)]
+        state = n % 10
+        reception = next(step for step in procedure.route if step.kind == "reception")
+        processing = next(step for step in procedure.route if step.kind == "processing")
+        tasks: list[Task] = []
+        moves: list[tuple[str, DossierStatus, str]] = []
+        if state >= AT_DESK:
+            moves.append(("receive", DossierStatus.RECEIVED, reception.agency_code))
+            moves.append(("start_processing", DossierStatus.PROCESSING, "system"))
+        if state >= AT_DESK + IN_PROCESSING:
+            moves.append(("approve_final", DossierStatus.DONE, processing.agency_code))
+        at = submitted
+        for action, status, actor in moves:
+            at += timedelta(hours=3)
+            entry = LogEntry(at, actor, action, dossier.status, status)
+            after = replace(dossier, status=status, updated_at=at,
+                            received_at=at if status is DossierStatus.RECEIVED else dossier.received_at)
+            bump = stats.bump_for_change(dossier, entry, after)
+            if bump is not None:
+                bumps.append(bump)
+            entries.append(entry)
+            dossier = after
+        for index, step in enumerate(procedure.route):
+            if step.kind == "payment":
+                continue
+            opened = submitted + timedelta(hours=3 * index)
+            is_open = (step is reception and state < AT_DESK) or (
+                step is processing and AT_DESK <= state < AT_DESK + IN_PROCESSING)
+            is_done = (step is reception and state >= AT_DESK) or (
+                step is processing and state >= AT_DESK + IN_PROCESSING)
+            if not (is_open or is_done):
+                continue
+            tasks.append(Task(
+                task_id=f"{zlib.crc32(code.encode()):08x}{n:010d}L{index}", dossier_code=code, step_index=index,
+                kind=step.kind, role="lead", agency_code=step.agency_code, status="open" if is_open else "decided",
+                opened_at=opened, due_at=opened + timedelta(days=max(step.days, 0.5)),
+                last_step=step is processing, decision=None if is_open else "approve",
+                outcome=None if is_open else "continue", decided_at=None if is_open else opened + timedelta(hours=2)))
+            if is_open:
+                self.state.open_tasks[step.agency_code] += 1
+        for bump in bumps:
+            shard = zlib.crc32(code.encode("utf-8")) % STATS_SHARDS
+            self.state.stats.setdefault((bump.agency_code, bump.month, shard), Counter()).update(bump.counts)
+        dossier_item = Store._dossier_item(replace(dossier, version=len(entries)))
+        dossier_item.version = len(entries)
+        upload = m.UploadItem(m.upload_pk(upload_id), m.META, upload_id=upload_id, owner=owner,
+                              filename="to-khai.pdf", content_type="application/pdf", size=20_480,
+                              s3_key=f"uploads/{owner}/{upload_id}/to-khai.pdf", created_at=submitted,
+                              attached=True, dossier_code=code)
+        return [dossier_item, upload, *(_log_item(code, entry, i) for i, entry in enumerate(entries)),
+                *(_task_item(task) for task in tasks)]
+
+
+def batch_write_rate(sample: int = 2_000) -> dict[str, float]:
+    """Dossier-like items per second through boto3's BatchWriteItem into in-process moto (the
+    client path the seeding skips), on a scratch table with the same keys and indexes."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    name = "bench-batch-write"
+    client.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"}
+                              for a in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{"IndexName": f"GSI{i}", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": f"GSI{i}PK", "KeyType": "HASH"},
+                                               {"AttributeName": f"GSI{i}SK", "KeyType": "RANGE"}]}
+                                for i in (1, 2)])
+    scratch = Seeder(moto_table(name))
+    items: list[dict[str, Any]] = []
+    n = 0
+    while len(items) < sample:
+        items.extend(item.serialize() for item in scratch._dossier_items(n))
+        n += 1
+    started = time.perf_counter()
+    for index in range(0, len(items), 25):
+        client.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": item}}
+                                                     for item in items[index:index + 25]]})
+    elapsed = time.perf_counter() - started
+    direct = Seeder(moto_table(name))
+    started = time.perf_counter()
+    for item in items:
+        direct.table.put_item(item)
+    direct_elapsed = time.perf_counter() - started
+    client.delete_table(TableName=name)
+    return {"items": len(items), "batch_write_items_per_s": round(len(items) / elapsed),
+            "backend_put_items_per_s": round(len(items) / direct_elapsed)}
+
+
+# --- moto reading only the queried partition (bench-only) ----------------------------------------
+
+@dataclass
+class PartitionReads:
+    """While ``on``, moto's ``Table.query`` considers only the queried partition, as DynamoDB
+    does, instead of listing and sorting the whole table (``all_items()``); everything after that
+    (ordering within the partition, key conditions, Limit, pagination, filters) is moto's own code.
+    A table query reads ``table.items[hash]``; an index query reads a map of the index's partitions,
+    built once per table state and rebuilt after any write (``generation``), so results are the
+    ones moto would give. This isolates the app's access patterns from moto's scan; moto still
+    sorts a whole (index) partition where DynamoDB seeks to the start key and reads ``Limit``."""
+
+    on: bool = False
+    generation: int = 0
+    maps: dict[tuple[int, str, str], dict[Any, list[Any]]] = field(default_factory=dict)
+
+    def index_partition(self, table: Any, index_name: str, value: Any) -> list[Any]:
+        key = (self.generation, table.name, index_name)
+        partitions = self.maps.get(key)
+        if partitions is None:
+            self.maps = {k: v for k, v in self.maps.items() if k[0] == self.generation}
+            hash_attr = next(k["AttributeName"] for k in table.get_index(index_name).schema if k["KeyType"] == "HASH")
+            partitions = {}
+            for rows in table.items.values():
+                for item in rows.values():
+                    attr = item.attrs.get(hash_attr)
+                    if attr is not None:
+                        partitions.setdefault(attr, []).append(item)
+            self.maps[key] = partitions
+        return partitions.get(value, [])
+
+
+PARTITION_READS = PartitionReads()
+_partition_patched = False
+_READ_ACTIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "DescribeTable", "ListTables",
+                           "DescribeTimeToLive", "ListTagsOfResource", "DescribeContinuousBackups"})
+
+
+def install_partition_reads() -> None:
+    global _partition_patched
+    if _partition_patched:
+        return
+    from moto.dynamodb.models.table import Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    original_query = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        if not PARTITION_READS.on or not self.range_key_attr:
+            return original_query(self, hash_key, *args, **kwargs)
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)  # moto passes it 8th
+        if index_name:
+            conditions = kwargs.get("hash_key_conditions") or []
+            if len(conditions) != 1:
+                return original_query(self, hash_key, *args, **kwargs)
+            candidates = PARTITION_READS.index_partition(self, index_name, conditions[0][1])
+        else:
+            candidates = list(self.items[hash_key].values()) if hash_key in self.items else []
+        ordered = sorted(candidates, key=lambda x: (x.hash_key, x.range_key))  # what all_items() returns
+        self.all_items = lambda: ordered  # the instance attribute shadows the method for this call
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    original_call = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        if self._get_action() not in _READ_ACTIONS:
+            PARTITION_READS.generation += 1  # a write: index maps are rebuilt on next use
+        return original_call(self)
+
+    Table.query = query  # type: ignore[method-assign]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _partition_patched = True
+
+
+@contextmanager
+def partition_reads(on: bool) -> Iterator[None]:
+    previous = PARTITION_READS.on
+    PARTITION_READS.on = on
+    try:
+        yield
+    finally:
+        PARTITION_READS.on = previous
+
+
+# --- measuring ----------------------------------------------------------------------------------
+
+@dataclass
+class Meter:
+    """Counts the DynamoDB calls moto answers and the items they return, while ``on``."""
+
+    on: bool = False
+    calls: Counter[str] = field(default_factory=Counter)
+    items: int = 0
+
+
+METER = Meter()
+_metered = False
+
+
+def install_meter() -> None:
+    global _metered
+    if _metered:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        result = original(self)
+        if METER.on:
+            action = self._get_action()
+            METER.calls[action] += 1
+            body = result[2] if isinstance(result, tuple) and len(result) == 3 else ""
+            try:
+                data = json.loads(body) if body else {}
+            except (TypeError, ValueError):
+                data = {}
+            if "Count" in data:
+                METER.items += int(data["Count"])
+            elif "Item" in data:
+                METER.items += 1
+            elif "Responses" in data:
+                METER.items += sum(len(v) for v in data["Responses"].values())
+        return result
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _metered = True
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    what: str
+    request: Callable[[int], Any]  # the i-th request; returns the chalice response
+    checked: bool = True  # one untimed request first, which must answer 200 (the API's paths)
+
+
+def _timed(probe_call: Callable[[int], Any], count: int, *, budget: float, minimum: int) -> list[float]:
+    samples: list[float] = []
+    started = time.perf_counter()
+    for i in range(count):
+        t0 = time.perf_counter()
+        probe_call(i)
+        samples.append(time.perf_counter() - t0)
+        if len(samples) >= minimum and time.perf_counter() - started > budget:
+            break
+    return samples
+
+
+def measure(probes: Sequence[Probe], *, requests: int, budget: float, minimum: int = MIN_REQUESTS) -> dict[str, Any]:
+    """Per probe: the DynamoDB work of one request (metered, untimed), then up to ``requests``
+    timed ones (fewer once ``budget`` seconds are spent, but at least ``minimum``)."""
+    results: dict[str, Any] = {}
+    for probe in probes:
+        response = probe.request(0) if probe.checked else None
+        if response is not None and response.status_code != 200:
+            raise RuntimeError(f"{probe.name}: {probe.what} answered {response.status_code}: {response.body[:300]!r}")
+        METER.calls.clear()
+        METER.items = 0
+        METER.on = True
+        try:
+            probe.request(1)
+        finally:
+            METER.on = False
+        samples = _timed(probe.request, requests, budget=budget, minimum=minimum)
+        results[probe.name] = {**summary_ms(samples), "what": probe.what,
+                               "dynamodb_calls": dict(sorted(METER.calls.items())), "items_read": METER.items}
+    return results
+
+
+def raw_probes(table_name: str, state: SeedState, agency: str) -> list[Probe]:
+    """moto's own primitives, through boto3 as the app calls them: a GetItem, a Query on one
+    dossier's partition, and a Query on the agency's inbox partition of GSI1 (limit 21)."""
+    import boto3
+
+    from chalicelib.store import models as m
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    rng = random.Random(SEED + 1)
+    codes = [rng.choice(state.codes) for _ in range(REQUESTS + 2)]
+
+    class Ok:
+        status_code = 200
+        body = b""
+
+    def get_item(i: int) -> Any:
+        client.get_item(TableName=table_name, Key={"PK": {"S": m.dossier_pk(codes[i])}, "SK": {"S": m.META}})
+        return Ok
+
+    def query_partition(i: int) -> Any:
+        client.query(TableName=table_name, KeyConditionExpression="PK = :pk",
+                     ExpressionAttributeValues={":pk": {"S": m.dossier_pk(codes[i])}})
+        return Ok
+
+    def query_index(i: int) -> Any:
+        client.query(TableName=table_name, IndexName="GSI1", KeyConditionExpression="GSI1PK = :pk", Limit=21,
+                     ExpressionAttributeValues={":pk": {"S": m.agency_inbox_pk(agency, "open")}})
+        return Ok
+
+    return [Probe("moto_get_item", "boto3 GetItem, one dossier", get_item, checked=False),
+            Probe("moto_query_table", "boto3 Query, one dossier's partition", query_partition, checked=False),
+            Probe("moto_query_gsi", "boto3 Query, GSI1 inbox partition, Limit 21", query_index, checked=False)]
+
+
+def api_probes(client: Any, state: SeedState, agency_key: str, procedure_codes: Sequence[str]) -> list[Probe]:
+    rng = random.Random(SEED)
+    codes = [rng.choice(state.codes) for _ in range(REQUESTS + 2)]
+    agency_headers = {"Authorization": f"Bearer {agency_key}"}
+    return [
+        Probe("browse_list", "GET /procedures", lambda i: client.http.get("/procedures")),
+        Probe("browse_detail", "GET /procedures/{code}",
+              lambda i: client.http.get(f"/procedures/{procedure_codes[i % len(procedure_codes)]}")),
+        Probe("track", "GET /track/{code}", lambda i: client.http.get(f"/track/{codes[i]}")),
+        Probe("agency_inbox", "GET /agency/tasks?status=open",
+              lambda i: client.http.get("/agency/tasks?status=open", headers=agency_headers)),
+        Probe("stats", "GET /stats", lambda i: client.http.get("/stats")),
+    ]
+
+
+# --- the part ------------------------------------------------------------------------------------
+
+# Which moto primitive each path's cost grows with (its Queries on the table, or on GSI1).
+BASELINE_OF = {"browse_list": "moto_query_gsi", "browse_detail": "moto_get_item", "track": "moto_query_table",
+               "agency_inbox": "moto_query_gsi", "stats": "moto_query_table"}
+AS_IS_MINIMUM = 3
+AS_IS_LARGE = 2
+AS_IS_BUDGET_SECONDS = 20.0
+
+
+def run(context: RunContext | None = None) -> PartResult:  # needs no other part's figures
+    """The registered part (``python -m bench scale``): :func:`scale` with the defaults, as a
+    ``bench.common.PartResult``."""
+    result = scale()
+    return PartResult(data=result, tables=tables(result))
+
+
+def scale(sizes: Sequence[int] = SIZES, requests: int = REQUESTS, budget: float = TIME_BUDGET_SECONDS
+          ) -> dict[str, Any]:
+    """Seeds, measures at each size, and compares the largest size with the smallest.
+
+    At each size: the read paths and moto's primitives with partition reads (the headline: what
+    the app's access patterns cost), then moto's primitives as moto is (whole-table Query), and
+    the read paths as moto is at the smallest size only (at 100,000 dossiers one inbox request
+    would take minutes there: 21 Queries of tens of seconds each)."""
+    from chalicelib.config import get_settings
+    from chalicelib.services.agency_auth import issue_key
+
+    started = time.perf_counter()
+    install_meter()
+    install_partition_reads()
+    with moto_app() as (client, _outputs):
+        table_name = get_settings().table_name
+        table = moto_table(table_name)
+        seeder = Seeder(table)
+        procedure_codes = [p.code for p in seeder.procedures]
+        sample = batch_write_rate()
+        by_size: dict[str, Any] = {}
+        agency = ""
+        key = ""
+        for size in sorted(sizes):
+            seconds = seeder.grow_to(size)
+            if not agency:
+                # The agency holding the most open tasks (a desk: every route starts there).
+                agency = seeder.state.open_tasks.most_common(1)[0][0]
+                key = issue_key(agency, "bench")
+            paths = api_probes(client, seeder.state, key, procedure_codes)
+            raw = raw_probes(table_name, seeder.state, agency)
+            with partition_reads(True):
+                measured = {"paths": measure(paths, requests=requests, budget=budget),
+                            "moto": measure(raw, requests=requests, budget=budget)}
+            # At 100,000 dossiers one Query of moto as is takes tens of seconds: a few samples say enough.
+            as_is = AS_IS_MINIMUM if size == min(sizes) else AS_IS_LARGE
+            measured["moto_as_is"] = measure(raw, requests=requests if size == min(sizes) else as_is,
+                                             budget=AS_IS_BUDGET_SECONDS, minimum=as_is)
+            if size == min(sizes):
+                measured["paths_as_is"] = measure(paths, requests=requests, budget=AS_IS_BUDGET_SECONDS,
+                                                  minimum=AS_IS_MINIMUM)
+            if size == min(sizes):
+                # The patch must not change what moto answers: same calls, same items, both ways.
+                agree = all(measured[patched][name]["dynamodb_calls"] == measured[plain][name]["dynamodb_calls"]
+                            and measured[patched][name]["items_read"] == measured[plain][name]["items_read"]
+                            for patched, plain in (("paths", "paths_as_is"), ("moto", "moto_as_is"))
+                            for name in measured[patched])
+                if not agree:
+                    raise RuntimeError("partition reads changed moto's answers: the measurement is void")
+            by_size[str(size)] = {
+                "dossiers": size, "table_items": table_item_count(table), "seed_seconds": round(seconds, 1),
+                "open_tasks_of_agency": seeder.state.open_tasks[agency], **measured,
+            }
+    return {"part": "scale", "target_p50_ratio": TARGET_RATIO, "sizes": list(sorted(sizes)), "requests": requests,
+            "agency": agency, "seeding": {**sample, "seed_seconds_total": round(seeder.state.seconds, 1)},
+            "by_size": by_size, "comparison": compare(by_size, sorted(sizes)),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def compare(by_size: dict[str, Any], sizes: Sequence[int]) -> dict[str, Any]:
+    """Largest size over smallest, per path and primitive: p50 and p90 ratios, whether the
+    DynamoDB work (calls, items returned) is the same, and the path's ratio over its baseline's."""
+    small, large = by_size[str(min(sizes))], by_size[str(max(sizes))]
+    comparison: dict[str, Any] = {}
+    for group in ("paths", "moto", "moto_as_is"):
+        for name, a in small[group].items():
+            b = large[group][name]
+            entry: dict[str, Any] = {
+                "p50_ratio": ratio(b["p50_ms"], a["p50_ms"]), "p90_ratio": ratio(b["p90_ms"], a["p90_ms"]),
+                "same_dynamodb_work": a["dynamodb_calls"] == b["dynamodb_calls"] and a["items_read"] == b["items_read"],
+            }
+            if group == "paths":
+                baseline = BASELINE_OF[name]
+                base = ratio(large["moto"][baseline]["p50_ms"], small["moto"][baseline]["p50_ms"])
+                entry.update({"flat": entry["p50_ratio"] <= TARGET_RATIO, "moto_baseline": baseline,
+                              "moto_baseline_ratio": base,
+                              "ratio_over_moto_baseline": relative_to_baseline(entry["p50_ratio"], base)})
+            comparison[f"{group}:{name}"] = entry
+    return comparison
+
+
+def rows(result: dict[str, Any]) -> list[list[str]]:
+    """The printed table: one row per read path and per moto primitive, at both sizes."""
+    small, large = (str(s) for s in (min(result["sizes"]), max(result["sizes"])))
+    labels = {"paths": "", "moto": "", "moto_as_is": " (moto as is)"}
+    table = [["path", "what", f"p50 ms @{small}", f"p90 ms @{small}", f"p50 ms @{large}", f"p90 ms @{large}",
+              "p50 ratio", "flat?", "moto base ratio", f"DynamoDB work per request @{large} (items) same?"]]
+    for key, comparison in result["comparison"].items():
+        group, name = key.split(":", 1)
+        a, b = result["by_size"][small][group][name], result["by_size"][large][group][name]
+        calls = "+".join(f"{count} {action}" for action, count in b["dynamodb_calls"].items())
+        flat = "" if "flat" not in comparison else ("yes" if comparison["flat"] else "NO")
+        table.append([name + labels[group], a["what"], f"{a['p50_ms']:.1f}", f"{a['p90_ms']:.1f}",
+                      f"{b['p50_ms']:.1f}", f"{b['p90_ms']:.1f} (n={b['n']})", f"{comparison['p50_ratio']:.2f}×",
+                      flat, f"{comparison['moto_baseline_ratio']:.2f}×" if "moto_baseline_ratio" in comparison else "",
+                      f"{calls} ({b['items_read']}) {'yes' if comparison['same_dynamodb_work'] else 'NO'}"])
+    for name, a in result["by_size"][small].get("paths_as_is", {}).items():
+        table.append([name + " (moto as is)", a["what"], f"{a['p50_ms']:.1f}", f"{a['p90_ms']:.1f} (n={a['n']})",
+                      "not run", "", "", "", "", ""])
+    return table
+
+
+def tables(result: dict[str, Any]) -> list[Table]:
+    table = rows(result)
+    seeding = result["seeding"]
+    notes = [f"{size} dossiers: {data['table_items']} items in the table, seeded in {data['seed_seconds']} s, "
+             f"{data['open_tasks_of_agency']} open tasks in the inbox of {result['agency']}"
+             for size, data in result["by_size"].items()]
+    notes += [
+        f"seeding writes through moto's backend (Table.put_item): {seeding['backend_put_items_per_s']} items/s; "
+        f"BatchWriteItem through boto3 in-process: {seeding['batch_write_items_per_s']} items/s "
+        f"({seeding['items']} items sampled)",
+        "rows without '(moto as is)': moto reading only the queried partition (bench.scale.PartitionReads), "
+        "as DynamoDB does; '(moto as is)': moto 5.2.5's Query lists and sorts the whole table for every call",
+        "ratios are p50 at the largest size over p50 at the smallest, measured in one run; the GetItem rows "
+        "(O(1) in moto) show the run's noise",
+        f"part took {result['seconds']} s",
+    ]
+    return [Table(title=f"Flat at scale: p50 with {result['sizes'][0]:,} and {result['sizes'][-1]:,} dossiers "
+                        f"(target ≤ {result['target_p50_ratio']}×)", headers=table[0], rows=table[1:], notes=notes)]
+
+
+def print_rows(result: dict[str, Any]) -> None:
+    for table in tables(result):
+        print(format_table(table))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("--sizes", type=lambda text: [int(s) for s in text.split(",")], default=list(SIZES))
+    parser.add_argument("--requests", type=int, default=REQUESTS)
+    parser.add_argument("--budget", type=float, default=TIME_BUDGET_SECONDS)
+    parser.add_argument("--json", type=Path, help="also write the result there")
+    parser.add_argument("--write-results", action="store_true", help="merge it into bench/results.json as "
+                        "'python -m bench scale' does")
+    args = parser.parse_args(argv)
+    result = scale(args.sizes, args.requests, args.budget)
+    print_rows(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    if args.write_results:
+        write_results({"scale": {"machine": machine_info(), **result}})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -1,0 +1,107 @@
+"""The benchmark harness's pure parts: DynamoDB sizing, cost arithmetic, the call counter, tables.
+No timings are asserted here; ``python -m bench`` measures."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bench import calls, cost
+from bench.common import Call, CallCounter, Table, format_table, median, write_results
+
+
+def test_item_size_follows_dynamodb_rules() -> None:
+    assert cost.item_size({"pk": {"S": "abc"}}) == 5
+    assert cost.item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 digits → 3 bytes + 1
+    assert cost.item_size({"ok": {"BOOL": True}, "m": {"M": {"a": {"S": "xy"}}}}) == (2 + 1) + (1 + 3 + 1 + 1 + 2)
+    assert cost.item_size({"v": {"S": "Đ"}}) == 1 + 2  # UTF-8 bytes, not characters
+
+
+def test_request_units_round_up_and_double_in_transactions() -> None:
+    assert cost.read_units(0, consistent=False) == 0.5
+    assert cost.read_units(4097, consistent=True) == 2
+    assert cost.write_units(1025) == 2
+    assert cost.write_units(10, transactional=True) == 2
+
+
+def test_dynamodb_units_of_calls() -> None:
+    get = Call("dynamodb", "GetItem", 1, {"ConsistentRead": True}, {"Item": {"pk": {"S": "x" * 5000}}})
+    assert cost.dynamodb_units(get, []) == cost.Units(rru=2)
+    put = Call("dynamodb", "PutItem", 1, {"Item": {"pk": {"S": "a"}, "g": {"S": "b"}}}, {},
+               items_after=[{"pk": {"S": "a"}, "g": {"S": "b"}}], items_before=[{}])
+    gsi = [{"name": "gsi1", "keys": ["g"], "projection": "ALL"}]
+    assert cost.dynamodb_units(put, gsi) == cost.Units(wru=2)  # the table and its index
+    transact = Call("dynamodb", "TransactWriteItems", 1, {}, {}, items_after=[{"pk": {"S": "a"}}] * 2,
+                    items_before=[{}, {}])
+    assert cost.dynamodb_units(transact, []) == cost.Units(wru=4)
+
+
+def _calls_results(seconds: float = 0.1) -> dict[str, object]:
+    op = {"seconds": seconds, "rru": 1.0, "wru": 0.0, "by_operation": {"dynamodb:GetItem": 1}}
+    return {"operations": {name: {"warm": op} for name in cost.JOURNEY},
+            "background": {"workers": {"task worker": [{"seconds": seconds, "rru": 1.0, "wru": 2.0,
+                                                         "by_operation": {"sqs:SendMessage": 1}}]},
+                           "state_machine": {"rru": 0.0, "wru": 0.0, "by_operation": {"sqs:SendMessage": 2}}},
+            "transitions": {"transitions": 10}}
+
+
+def test_cost_arithmetic() -> None:
+    memory = {"api_handler": 1024, "on_task_message": 512, "on_webhook_message": 256}
+    usage = cost.usage_per_dossier(_calls_results(), memory)
+    requests = sum(cost.JOURNEY.values())
+    assert usage.api_requests == requests
+    assert usage.lambda_requests == requests + 1
+    assert usage.lambda_gb_seconds == pytest.approx(requests * 0.1 + 0.5 * 0.1)
+    assert usage.sqs_requests == 1 + cost.SQS_CONSUME_REQUESTS_PER_MESSAGE + 2
+    assert usage.transitions == 10
+    per_million = cost.cost_per_million(usage)
+    assert per_million["Step Functions"] == pytest.approx(10 * 1e6 * 0.025 / 1000)
+    assert per_million["API Gateway"] == pytest.approx(requests * 3.50)
+
+
+def test_price_table_says_what_is_confirmed() -> None:
+    for price in cost.PRICES.values():
+        assert price.source and (price.confirmed or price.note)
+    assert cost.PRICES["step_functions_transition"].confirmed
+
+
+def test_counter_counts_sent_calls_not_presigning() -> None:
+    counter = CallCounter()
+    counter.install()
+    try:
+        with mock_aws():
+            s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+            s3.create_bucket(Bucket="bench-bucket")
+            s3.put_object(Bucket="bench-bucket", Key="k", Body=b"abcd")
+            with counter.window() as seen:
+                s3.generate_presigned_url("get_object", Params={"Bucket": "bench-bucket", "Key": "k"})
+                s3.generate_presigned_post("bench-bucket", "k")
+                s3.head_object(Bucket="bench-bucket", Key="k")
+    finally:
+        counter.uninstall()
+    assert [c.name for c in seen] == ["s3:HeadObject"]
+    assert seen[0].params == {"Bucket": "bench-bucket", "Key": "k"}
+
+
+def test_floors_and_categories() -> None:
+    submit = calls.FLOORS["submit: POST /dossiers"]
+    assert submit.holds(Counter({"transaction": 1, "start": 1}))
+    assert not submit.holds(Counter({"transaction": 1, "start": 1, "read": 1}))
+    assert calls.category(Call("states", "SendTaskSuccess", 1, {})) == "callback"
+    assert calls.category(Call("dynamodb", "Query", 1, {})) == "read"
+
+
+def test_table_and_results(tmp_path: Path) -> None:
+    text = format_table(Table("T", ["a", "b"], [[1, True], [2.5, False]], ["note"]))
+    assert "| 1     | pass |" in text and "| 2.500 | FAIL |" in text and "- note" in text
+    assert median([3, 1, 2]) == 2 and median([1, 2, 3, 4]) == 2.5
+    path = tmp_path / "results.json"
+    write_results({"a": {"x": 1}}, path=path)
+    write_results({"b": {"y": 2}}, path=path)
+    parts = json.loads(path.read_text(encoding="utf-8"))["parts"]
+    assert parts == {"a": {"x": 1}, "b": {"y": 2}}
