@@ -10,7 +10,11 @@ from chalicelib.integrations.aws import client
 
 logger = logging.getLogger(__name__)
 
+# Errors a callback answers with, for the outcomes that leave the common path: the state
+# machine routes them with Catch, so a step that goes on needs no Choice state (fewer billed
+# transitions). Names the definition (infra/statemachine/dossier_route.asl.json) catches.
 STOPPED_ERROR = "Motcua.Stopped"
+SUPPLEMENT_ERROR = "Motcua.Supplement"
 # The route moved on without this token (answered already, timed out, execution ended):
 # nothing left to tell it.
 _GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
@@ -39,8 +43,15 @@ class RouteEngine:
         return self._answer(lambda: self._sfn.send_task_success(taskToken=token, output=json.dumps(output)))
 
     def stop(self, token: str, cause: str) -> bool:
-        return self._answer(lambda: self._sfn.send_task_failure(taskToken=token, error=STOPPED_ERROR,
-                                                                  cause=cause[:256]))
+        """The route ends (refused, stopped, withdrawn, cancelled)."""
+        return self._fail(token, STOPPED_ERROR, cause)
+
+    def supplement(self, token: str, cause: str) -> bool:
+        """The lead agency asked the citizen for a supplement: the route waits for it."""
+        return self._fail(token, SUPPLEMENT_ERROR, cause)
+
+    def _fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(lambda: self._sfn.send_task_failure(taskToken=token, error=error, cause=cause[:256]))
 
     def heartbeat(self, token: str) -> bool:
         return self._answer(lambda: self._sfn.send_task_heartbeat(taskToken=token))

@@ -117,6 +117,8 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
     engine.succeed(token, {
         "lead": {"task_id": opened[0].task_id, "timeout_seconds": _timeout_seconds(opened[0].due_at, at)},
         "helpers": [{"task_id": t.task_id, "timeout_seconds": _timeout_seconds(t.due_at, at)} for t in opened[1:]],
+        # How long the route waits for the citizen if the lead agency asks for a supplement.
+        "supplement_timeout_seconds": get_settings().supplement_wait_days * 24 * 3600,
     })
 
 
@@ -193,9 +195,17 @@ def fee_expired(dossier_code: str) -> None:
     _wait_expired(dossier_code, "payment", "fee_expired", "Quá hạn nộp phí / The fee was not paid in time")
 
 
-def _route_answer(task: Task) -> dict[str, Any]:
-    return {"outcome": task.outcome,
-            "supplement_timeout_seconds": get_settings().supplement_wait_days * 24 * 3600}
+def _answer_route(token: str, task: Task) -> None:
+    """Tells the route a decided task's outcome. Only "continue" is a success (the step is
+    done); the others are errors the state machine catches: "stop" ends the route,
+    "supplement" (the lead agency's) waits for the citizen. No Choice state in between."""
+    engine = get_engine()
+    if task.outcome == "stop":
+        engine.stop(token, f"{task.decision} by {task.agency_code}")
+    elif task.outcome == "supplement" and task.role == "lead":
+        engine.supplement(token, f"{task.decision} by {task.agency_code}")
+    else:
+        engine.succeed(token, {"outcome": task.outcome})
 
 
 def await_task(task_id: str, token: str) -> None:
@@ -205,7 +215,7 @@ def await_task(task_id: str, token: str) -> None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     # Decided (or cancelled) before the route got here: answer now, nobody else will.
     if task.status == "decided":
-        get_engine().succeed(token, _route_answer(task))
+        _answer_route(token, task)
     elif task.status == "cancelled":
         get_engine().stop(token, "task cancelled")
 
@@ -403,7 +413,7 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
         _cancel_open_tasks(dossier.code, at, keep=task.task_id)
         _refund_if_paid(dossier)
     if decided.token:
-        get_engine().succeed(decided.token, _route_answer(decided))
+        _answer_route(decided.token, decided)
     return decided
 
 

@@ -380,3 +380,108 @@ def test_every_status_change_is_mailed_to_the_citizen_without_personal_data(
     for text in texts:
         for personal in ("068090001234", "12 Trần Phú", "Nguyễn Văn An", "1990-05-17"):
             assert personal not in text
+
+
+def states_entered(code: str) -> list[str]:
+    """The states the dossier's execution entered, in order: each is a billed state transition."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name=os.environ["AWS_REGION"])
+    arn = os.environ["MOTCUA_ROUTE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{code}"
+    events: list[Any] = []
+    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    return [str(e["stateEnteredEventDetails"]["name"]) for e in events if str(e["type"]).endswith("StateEntered")]
+
+
+def test_a_one_agency_route_takes_at_most_ten_state_transitions(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies
+) -> None:
+    """Issue 8: Step Functions bills each state entered; reception receive → processing approve."""
+    code = submit(api, sample_token, "2.000488")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+    agencies.decide(JUSTICE, agencies.task_for(JUSTICE, code)["task_id"], "approve")
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    entered = states_entered(code)
+    assert len(entered) <= 10, entered
+    assert dossier_status(code) == 9
+
+
+def test_parallel_agencies_cost_their_own_waits_only(api: Any, aws: dict[str, str], sample_token: str,
+                                                     frozen_clock: datetime, agencies: Agencies) -> None:
+    procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
+    procedure["route"] = [
+        {"kind": "reception", "agency_code": DESK, "days": 1},
+        {"kind": "processing", "agency_code": JUSTICE, "days": 3,
+         "parallel": [{"agency_code": COMMUNE, "days": 2}, {"agency_code": DESK, "days": 3}]},
+    ]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0002")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+    helper_tasks = [agencies.task_for(COMMUNE, code), agencies.task_for(DESK, code)]
+    lead = agencies.task_for(JUSTICE, code)
+    for agency, task in zip((COMMUNE, DESK), helper_tasks, strict=True):
+        assert agencies.decide(agency, task["task_id"], "approve").status_code == 200
+    assert agencies.decide(JUSTICE, lead["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    entered = states_entered(code)
+    # One-agency route (8) + the parallel agencies' Map and one wait each.
+    assert len(entered) <= 8 + 1 + 2, entered
+    assert dossier_status(code) == 9
+
+
+def test_a_parallel_agency_that_rejects_ends_the_route(api: Any, aws: dict[str, str], sample_token: str,
+                                                       frozen_clock: datetime, agencies: Agencies) -> None:
+    procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
+    procedure["route"] = [
+        {"kind": "reception", "agency_code": DESK, "days": 1},
+        {"kind": "processing", "agency_code": JUSTICE, "days": 3,
+         "parallel": [{"agency_code": COMMUNE, "days": 2}, {"agency_code": DESK, "days": 3}]},
+    ]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0002")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+    commune = agencies.task_for(COMMUNE, code)
+    agencies.task_for(DESK, code)
+    agencies.task_for(JUSTICE, code)
+    # The route waits on the parallel agencies before the commune stops the dossier.
+    pump(lambda: "AwaitHelper" in states_entered(code))
+    assert agencies.decide(COMMUNE, commune["task_id"], "reject", "Không đủ điều kiện").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 8
+    assert agencies.inbox(DESK) == [] and agencies.inbox(JUSTICE) == []
+    entered = states_entered(code)
+    # The lead agency's wait is never reached: the parallel step ends the route.
+    assert "AwaitLead" not in entered[entered.index("Helpers"):] and entered[-1] == "Closed", entered
+
+
+def test_a_fee_wait_costs_its_own_states_only(api: Any, aws: dict[str, str], sample_token: str,
+                                              frozen_clock: datetime, agencies: Agencies) -> None:
+    from chalicelib.services.routing import record_payment
+
+    procedure = create_procedure_dict("LT.0004", days=10, fee_vnd=200000)
+    procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
+                          {"kind": "payment", "agency_code": DESK, "days": 5},
+                          {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
+    get_store().put_catalogue(create_catalogue([procedure]))
+    code = submit(api, sample_token, "LT.0004")
+    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
+
+    def waiting_for_fee() -> bool:
+        from chalicelib.services.deps import get_task_store
+
+        return dossier_status(code) == 6 and get_task_store().get_wait(code, "payment") is not None
+
+    pump(waiting_for_fee)
+    assert record_payment(code, "test-receipt-1") is not None
+    agencies.decide(JUSTICE, agencies.task_for(JUSTICE, code)["task_id"], "approve")
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    entered = states_entered(code)
+    # One-agency route (8) + the payment step's schedule, hop and wait.
+    assert len(entered) <= 8 + 3, entered
+    assert dossier_status(code) == 9
