@@ -9,10 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import requests
 
-from tests.stack_support import wait_for
+from tests.stack_support import cognito_client, wait_for
 
 TIMEOUT = 15
 STRIPE_TEST_KEY = ("sk_test_motcua", "")
@@ -26,15 +25,10 @@ def api(stack: dict[str, Any], method: str, path: str, token: str | None = None,
     return requests.request(method, f"{stack['api_url']}{path}", headers=sent, timeout=TIMEOUT, **kwargs)
 
 
-def _cognito(stack: dict[str, Any]) -> Any:
-    return boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 def sign_up(stack: dict[str, Any], email: str, password: str, name: str | None = None) -> str:
     """A new citizen signs up through the pool's app client (the pool confirms them, as the
     e-mailed code would), then signs in: their Cognito ID token."""
-    cognito = _cognito(stack)
+    cognito = cognito_client(stack)
     attributes = [{"Name": "email", "Value": email}]
     if name is not None:
         attributes.append({"Name": "name", "Value": name})

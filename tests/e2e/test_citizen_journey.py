@@ -10,6 +10,7 @@ import boto3
 import pytest
 import requests
 
+from tests.e2e.journey_support import sample_form
 from tests.stack_support import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
@@ -200,17 +201,7 @@ def _submit_any(stack: dict[str, Any], token: str, procedure_code: str) -> tuple
     detail = api(stack, "GET", f"/procedures/{procedure_code}").json()
     documents = [{"document_id": doc["id"], "upload_id": upload(stack, token, b"%PDF", "a.pdf")}
                  for doc in detail["required_documents"] if doc["required"]]
-    form: dict[str, Any] = {}
-    for name in detail["form_schema"].get("required", []):
-        spec = detail["form_schema"]["properties"][name]
-        if "enum" in spec:
-            form[name] = spec["enum"][0]
-        elif spec.get("type") == "integer":
-            form[name] = max(1, spec.get("minimum", 1))
-        elif spec.get("format") == "date":
-            form[name] = "1990-05-17"
-        else:
-            form[name] = "Nguyễn Thị Cúc"
+    form = sample_form(detail)
     submitted = api(stack, "POST", "/dossiers", token, json={
         "procedure_code": procedure_code,
         "applicant": {"full_name": "Nguyễn Văn An", "id_number": "068090001234", "phone": "0912345678",

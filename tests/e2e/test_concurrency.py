@@ -15,7 +15,6 @@ import json
 import re
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,14 +22,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import boto3
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from tests.e2e.conftest import StackProcess
-from tests.stack_support import wait_for
+from tests.stack_support import cognito_client, signed_in_citizen, wait_for
 
 pytestmark = [pytest.mark.e2e]
 
@@ -113,22 +111,8 @@ class Client:
         return str(data["upload_id"])
 
 
-def cognito(stack: dict[str, Any]) -> Any:
-    return boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
 def create_citizen(stack: dict[str, Any], client: Any) -> Citizen:
-    """A citizen as sign-up leaves one (admin API on the stack's moto), signed in for a real ID token."""
-    pool = stack["cognito"]["user_pool_id"]
-    email = f"citizen-{uuid.uuid4().hex[:10]}@example.vn"
-    client.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                             UserAttributes=[{"Name": "email", "Value": email},
-                                             {"Name": "email_verified", "Value": "true"}])
-    client.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
-    result = client.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
-    return Citizen(email, str(result["AuthenticationResult"]["IdToken"]))
+    return Citizen(*signed_in_citizen(stack, client, PASSWORD))
 
 
 FAMILY_NAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng")
@@ -170,7 +154,7 @@ def stack(concurrency_process: StackProcess) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def citizens(stack: dict[str, Any]) -> list[Citizen]:
-    client = cognito(stack)
+    client = cognito_client(stack)
     return run_all([lambda: create_citizen(stack, client) for _ in range(CITIZENS)], threads=8)
 
 
@@ -299,7 +283,7 @@ def test_two_staff_deciding_the_same_task_at_once_one_wins_the_other_gets_409(lo
     client.warm_up()
     desk = "000.02.40.H38"
     key = agency_key(stack, desk)
-    citizen = create_citizen(stack, cognito(stack))
+    citizen = create_citizen(stack, cognito_client(stack))
     for attempt in range(10):
         upload_id = client.upload(citizen.token, f"race-{attempt}")
         answer = client.api("POST", "/dossiers", citizen.token, json=submission(MARRIAGE, upload_id, 90_000 + attempt))

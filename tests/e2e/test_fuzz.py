@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import boto3
 import hypothesis
 import pytest
 import requests
@@ -38,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from chalicelib.handlers.openapi_document import document
+from tests.e2e.journey_support import api, sample_form, sign_up, upload
 from tests.stack_support import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
@@ -192,55 +192,13 @@ class Fuzzer:
 # --------------------------------------------------------------------------- the stack, as a client
 
 
-def cognito(stack: dict[str, Any]) -> Any:
-    return boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-def sign_up_fuzz_citizen(stack: dict[str, Any]) -> str:
-    """Signs a new citizen up as the web front does (then confirms them as an admin): their ID token."""
-    client = cognito(stack)
-    email = f"fuzz-{uuid.uuid4().hex[:10]}@example.vn"
-    client.sign_up(ClientId=stack["cognito"]["client_id"], Username=email, Password=PASSWORD,
-                   UserAttributes=[{"Name": "email", "Value": email}])
-    client.admin_confirm_sign_up(UserPoolId=stack["cognito"]["user_pool_id"], Username=email)
-    result = client.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
-    token: str = result["AuthenticationResult"]["IdToken"]
-    return token
-
-
-def api(stack: dict[str, Any], method: str, path: str, token: str | None = None, **kwargs: Any) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, f"{stack['api_url']}{path}", headers=headers, timeout=TIMEOUT, **kwargs)
-
-
 def submit_dossier(stack: dict[str, Any], token: str) -> tuple[str, str]:
     """A real dossier of the fuzz citizen: its code and its reception desk's agency code."""
     detail = api(stack, "GET", f"/procedures/{PROCEDURE}").json()
-    documents = []
-    for doc in detail["required_documents"]:
-        if not doc["required"]:
-            continue
-        content = f"%PDF fuzz {doc['id']}".encode()
-        ticket = api(stack, "POST", "/uploads", token,
-                     json={"filename": f"{doc['id']}.pdf", "content_type": "application/pdf", "size": len(content)})
-        assert ticket.status_code == 201, ticket.text
-        sent = requests.post(ticket.json()["url"], data=ticket.json()["fields"],
-                             files={"file": ("a.pdf", content)}, timeout=TIMEOUT)
-        assert sent.status_code in (200, 201, 204), sent.text
-        documents.append({"document_id": doc["id"], "upload_id": ticket.json()["upload_id"]})
-    form: dict[str, Any] = {}
-    for name in detail["form_schema"].get("required", []):
-        spec = detail["form_schema"]["properties"][name]
-        if "enum" in spec:
-            form[name] = spec["enum"][0]
-        elif spec.get("type") == "integer":
-            form[name] = max(1, spec.get("minimum", 1))
-        elif spec.get("format") == "date":
-            form[name] = "1990-05-17"
-        else:
-            form[name] = "Nguyễn Thị Cúc"
+    documents = [{"document_id": doc["id"],
+                  "upload_id": upload(stack, token, f"%PDF fuzz {doc['id']}".encode(), f"{doc['id']}.pdf").upload_id}
+                 for doc in detail["required_documents"] if doc["required"]]
+    form = sample_form(detail)
     submitted = api(stack, "POST", "/dossiers", token, json={
         "procedure_code": PROCEDURE,
         "applicant": {"full_name": "Trần Văn Phúc", "id_number": "068090004321", "phone": "0912345678",
@@ -272,7 +230,7 @@ def open_task(stack: dict[str, Any], key: str, code: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def fuzz_target(local_stack: dict[str, Any]) -> FuzzTarget:
-    token = sign_up_fuzz_citizen(local_stack)
+    token = sign_up(local_stack, f"fuzz-{uuid.uuid4().hex[:10]}@example.vn", PASSWORD)
     code, desk = submit_dossier(local_stack, token)
     decided, _ = submit_dossier(local_stack, token)
     key = next(agency["api_key"] for agency in local_stack["agencies"] if agency["code"] == desk)
