@@ -3,7 +3,7 @@
 SQS delivers at least once and Lambda retries a failed batch, so a worker may get the same
 message again: after a timeout, a lost delete, or an error. ``run_once`` hashes the message body
 (which carries the Step Functions task token, or the webhook's id and attempt number: unique per
-attempt) and keeps a record in the table (access pattern 16 of ``store/models.py``):
+attempt) and keeps a record in the table (``store/idempotency.py``, access pattern 16):
 
 - the first delivery writes the record IN_PROGRESS, does the work, then stores the result;
 - a redelivered copy finds the record and returns the stored result without doing anything;
@@ -19,23 +19,15 @@ retention by default. The DynamoDB client is created at the first message, not a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from chalicelib.config import get_settings
-from chalicelib.integrations.aws import client
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from chalicelib.store.idempotency import persistence_layer
 
 R = TypeVar("R")
 
-# The table's key and TTL attributes (store/models.py: TableItem.pk/sk, the TTL of pattern 9/15).
-KEY_ATTR = "PK"
-SORT_KEY_ATTR = "SK"
-EXPIRY_ATTR = "expires_at"
-PK_PREFIX = "IDEMPOTENCY#"
 # How long a run outside Lambda (the local stack's queue pump, tests) holds its IN_PROGRESS record.
 OUTSIDE_LAMBDA_SECONDS = 300
 
@@ -43,33 +35,14 @@ TASK_MESSAGE = "task-message"
 WEBHOOK_MESSAGE = "webhook-message"
 
 
-def partition_key(kind: str) -> str:
-    """The partition of one kind of message's records: ``IDEMPOTENCY#<kind>`` (SK ``<kind>#<sha256>``)."""
-    return f"{PK_PREFIX}{kind}"
-
-
 class _OutsideLambda:
     """A stand-in Lambda context for callers without one: a fixed budget from now."""
 
     def __init__(self, seconds: int) -> None:
-        import time
-
         self._deadline = time.monotonic() + seconds
 
     def get_remaining_time_in_millis(self) -> int:
-        import time
-
         return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-@lru_cache(maxsize=8)
-def _layer(table_name: str, region: str, kind: str, expiry_seconds: int) -> DynamoDBPersistenceLayer:
-    # expiry_seconds is in the key: Powertools reads the config once per layer.
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-    return DynamoDBPersistenceLayer(
-        table_name=table_name, key_attr=KEY_ATTR, sort_key_attr=SORT_KEY_ATTR, static_pk_value=partition_key(kind),
-        expiry_attr=EXPIRY_ATTR, boto3_client=client("dynamodb", region))
 
 
 def run_once(kind: str, work: Callable[[dict[str, Any]], R], message: Mapping[str, Any], *,
@@ -86,7 +59,7 @@ def run_once(kind: str, work: Callable[[dict[str, Any]], R], message: Mapping[st
         else _OutsideLambda(OUTSIDE_LAMBDA_SECONDS)
     config = IdempotencyConfig(expires_after_seconds=settings.idempotency_expiry_seconds, hash_function="sha256",
                                lambda_context=cast(Any, context))
-    layer = _layer(settings.table_name, settings.region, kind, settings.idempotency_expiry_seconds)
+    layer = persistence_layer(settings.table_name, settings.region, kind, settings.idempotency_expiry_seconds)
 
     def handle(message: dict[str, Any]) -> R:
         return work(message)

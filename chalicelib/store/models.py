@@ -178,6 +178,12 @@ def rate_sk(window_start: int) -> str:
     return f"W#{window_start}"
 
 
+def idempotency_pk(kind: str) -> str:
+    """Powertools Idempotency's partition for one kind of queue message (store/idempotency.py);
+    Powertools writes the sort key itself: ``<kind>#<sha256 of the body>``."""
+    return f"IDEMPOTENCY#{kind}"
+
+
 STATS_PK = "STATS"
 STATS_CATALOGUE_SK = "CATALOGUE"
 STATS_MONTH_PREFIX = "MONTH#"

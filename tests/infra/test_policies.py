@@ -6,7 +6,7 @@ worker runs ``routing.handle_task_message`` (route callbacks, status changes wit
 notifications and refunds, webhook events); the webhook worker runs
 ``webhooks.handle_webhook_message`` (reads the task, dossier and endpoint, disables a gone
 endpoint, re-queues retries, dead-letters). Both workers keep Powertools idempotency records in
-the table (``integrations/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
+the table (``store/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
 A new AWS call found by the scan below and granted to no function fails
 ``test_every_aws_call_in_the_code_is_granted``: add the action to the policy file of each function
 that reaches it, and here.
@@ -214,4 +214,4 @@ def test_the_scan_sees_the_known_calls() -> None:
             "cognito-idp:DescribeUserPool", "s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:Query",
             "dynamodb:GetItem", "dynamodb:UpdateItem", "secretsmanager:GetSecretValue",
             "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "sqs:GetQueueUrl"} <= everything
-    assert discovered_actions()["chalicelib/integrations/idempotency.py"] >= _IDEMPOTENCY
+    assert discovered_actions()["chalicelib/store/idempotency.py"] >= _IDEMPOTENCY

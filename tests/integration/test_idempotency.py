@@ -22,6 +22,7 @@ from chalicelib.domain.tasks import Task
 from chalicelib.integrations import idempotency
 from chalicelib.services import routing, webhooks
 from chalicelib.services.deps import get_engine, get_store
+from chalicelib.store.models import idempotency_pk
 from tests.factories import DESK, JUSTICE
 from tests.integration import test_webhook_delivery as delivery
 from tests.integration.route_support import Agencies, pump, submit
@@ -85,7 +86,7 @@ def records(kind: str) -> list[dict[str, Any]]:
     table = boto3.client("dynamodb", region_name=os.environ["AWS_REGION"])
     items: list[dict[str, Any]] = table.query(
         TableName=os.environ["MOTCUA_TABLE_NAME"], KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": idempotency.partition_key(kind)}}, ConsistentRead=True)["Items"]
+        ExpressionAttributeValues={":pk": {"S": idempotency_pk(kind)}}, ConsistentRead=True)["Items"]
     return items
 
 
