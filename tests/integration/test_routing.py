@@ -130,8 +130,8 @@ def test_three_agency_interagency_route(api: Any, aws: dict[str, str], sample_to
         f"agency:{COMMUNE}", f"agency:{JUSTICE}", f"agency:{DESK}"]
 
 
-def test_parallel_agencies_and_their_lead(api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime,
-                                          agencies: Agencies) -> None:
+def load_parallel_procedure() -> None:
+    """LT.0002: the desk, then the justice department leading the commune and the desk in parallel."""
     procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
     procedure["route"] = [
         {"kind": "reception", "agency_code": DESK, "days": 1},
@@ -139,6 +139,11 @@ def test_parallel_agencies_and_their_lead(api: Any, aws: dict[str, str], sample_
          "parallel": [{"agency_code": COMMUNE, "days": 2}, {"agency_code": DESK, "days": 3}]},
     ]
     get_store().put_catalogue(create_catalogue([procedure]))
+
+
+def test_parallel_agencies_and_their_lead(api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime,
+                                          agencies: Agencies) -> None:
+    load_parallel_procedure()
     code = submit(api, sample_token, "LT.0002")
     desk = agencies.task_for(DESK, code)
     agencies.decide(DESK, desk["task_id"], "receive")
@@ -414,13 +419,7 @@ def test_a_one_agency_route_takes_at_most_ten_state_transitions(
 
 def test_parallel_agencies_cost_their_own_waits_only(api: Any, aws: dict[str, str], sample_token: str,
                                                      frozen_clock: datetime, agencies: Agencies) -> None:
-    procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
-    procedure["route"] = [
-        {"kind": "reception", "agency_code": DESK, "days": 1},
-        {"kind": "processing", "agency_code": JUSTICE, "days": 3,
-         "parallel": [{"agency_code": COMMUNE, "days": 2}, {"agency_code": DESK, "days": 3}]},
-    ]
-    get_store().put_catalogue(create_catalogue([procedure]))
+    load_parallel_procedure()
     code = submit(api, sample_token, "LT.0002")
     agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
     helper_tasks = [agencies.task_for(COMMUNE, code), agencies.task_for(DESK, code)]
@@ -437,13 +436,7 @@ def test_parallel_agencies_cost_their_own_waits_only(api: Any, aws: dict[str, st
 
 def test_a_parallel_agency_that_rejects_ends_the_route(api: Any, aws: dict[str, str], sample_token: str,
                                                        frozen_clock: datetime, agencies: Agencies) -> None:
-    procedure = create_procedure_dict("LT.0002", days=4, fee_vnd=0)
-    procedure["route"] = [
-        {"kind": "reception", "agency_code": DESK, "days": 1},
-        {"kind": "processing", "agency_code": JUSTICE, "days": 3,
-         "parallel": [{"agency_code": COMMUNE, "days": 2}, {"agency_code": DESK, "days": 3}]},
-    ]
-    get_store().put_catalogue(create_catalogue([procedure]))
+    load_parallel_procedure()
     code = submit(api, sample_token, "LT.0002")
     agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
     commune = agencies.task_for(COMMUNE, code)
