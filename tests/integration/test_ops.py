@@ -163,6 +163,18 @@ def test_a_bad_export_is_refused_with_rows_and_columns_and_writes_nothing(provin
     assert code == 2 and "row 2: Mức độ:" in err
 
 
+def listed_codes(api: Any, *, page_size: int) -> list[str]:
+    """Every procedure code GET /procedures lists, page after page."""
+    codes: list[str] = []
+    cursor = ""
+    while True:
+        page = api.http.get(f"/procedures?limit={page_size}{'&cursor=' + cursor if cursor else ''}").json_body
+        codes.extend(item["code"] for item in page["items"])
+        if not page["next_cursor"]:
+            return codes
+        cursor = page["next_cursor"]
+
+
 def test_importing_150_procedures_lifts_the_transaction_limit(api: Any, aws: dict[str, str], tmp_path: Path) -> None:
     get_store().put_catalogue(create_catalogue())
     directory = write_province(tmp_path / "big", sample_procedures(150))
@@ -172,15 +184,7 @@ def test_importing_150_procedures_lifts_the_transaction_limit(api: Any, aws: dic
                          "--grace-seconds", "0")
     assert (code, err) == (0, ""), err
     assert "150 added, 0 changed, 4 removed" in out
-    seen: list[str] = []
-    cursor = ""
-    while True:
-        page = api.http.get(f"/procedures?limit=100{'&cursor=' + cursor if cursor else ''}").json_body
-        seen.extend(item["code"] for item in page["items"])
-        if not page["next_cursor"]:
-            break
-        cursor = page["next_cursor"]
-    assert seen == [f"9.{n:06d}" for n in range(150)]
+    assert listed_codes(api, page_size=100) == [f"9.{n:06d}" for n in range(150)]
     assert api.http.get("/procedures/9.000149").json_body["name"] == "Thủ tục số 149"
     assert len(list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))) == 150
 
@@ -195,14 +199,7 @@ def test_readers_see_the_old_or_the_new_catalogue_never_a_mix(api: Any, aws: dic
     seen: list[tuple[str, str]] = []
 
     def read(step: str) -> None:
-        codes: list[str] = []
-        cursor = ""
-        while True:
-            page = api.http.get(f"/procedures?limit=50{'&cursor=' + cursor if cursor else ''}").json_body
-            codes.extend(item["code"] for item in page["items"])
-            if not page["next_cursor"]:
-                break
-            cursor = page["next_cursor"]
+        codes = listed_codes(api, page_size=50)
         state = "old" if codes == old_codes else "new" if codes == new_codes else f"mixed ({len(codes)})"
         single_old = api.http.get("/procedures/2.000488").status_code
         single_new = api.http.get("/procedures/9.000119").status_code
