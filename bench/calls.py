@@ -2,8 +2,10 @@
 
 Every botocore client's calls are counted (``common.CallCounter``). An API request's calls are
 the ones its own thread makes while chalice's test client serves it: the state machine's
-executions run on moto's threads and the queue workers are run by this module afterwards, so
-they are counted apart, as "in the background", per message and per dossier.
+executions run on moto's threads, and the queue workers and the table stream's worker
+(notifications, attached uploads' tags: ``services/table_events.py``) are run by this module
+afterwards, so they are counted apart, as "in the background", per message (stream record) and
+per dossier. Reading the stream is Lambda's event source's work (not billed): not counted.
 
 Each operation is measured warm — a first dossier went through the whole route before, so
 per-container caches (agency keys, catalogue, JWKS, webhook secrets) are filled as they are on a
@@ -100,6 +102,9 @@ def _describe(counts: dict[str, int]) -> str:
     return ", ".join(f"{name}×{n}" if n > 1 else name for name, n in sorted(counts.items())) or "—"
 
 
+_STREAM_READERS: dict[str, Any] = {}
+
+
 class _Journey:
     """One dossier of the one-agency route, through the API and the workers, measured."""
 
@@ -110,6 +115,7 @@ class _Journey:
         self.ops: dict[str, dict[str, Any]] = {}
         self.task_messages: list[dict[str, Any]] = []
         self.webhook_messages: list[dict[str, Any]] = []
+        self.stream_records: list[dict[str, Any]] = []
 
     def measure(self, name: str, method: str, path: str, *, token: str | None = None,
                 body: dict[str, Any] | None = None, expect: int = 200) -> Any:
@@ -120,7 +126,36 @@ class _Journey:
         if status != expect:
             raise RuntimeError(f"{method} {path} answered {status}: {answer}")
         self.ops[name] = {**summarise(calls, self.indexes), "seconds": seconds}
+        self.drain_stream()
         return answer
+
+    def drain_stream(self) -> None:
+        """Runs the table stream's worker on every record written since the last drain, as its
+        Lambda event source would (after its filter: only the records the worker acts on)."""
+        from chalicelib.services.table_events import handle_stream_record
+        from chalicelib.store.stream import table_change
+        from tools.stream_pump import StreamReader, streams_client
+
+        arn = self.stack.outputs["TableStreamArn"]
+        # One reader per stream, shared by the journeys: each reads on from where the last stopped.
+        reader = _STREAM_READERS.get(arn)
+        if reader is None:
+            reader = _STREAM_READERS[arn] = StreamReader(streams_client(REGION), arn)
+        for shard_id, record in reader.read():
+            if table_change(record) is not None:  # the event source's FilterCriteria (infra/aws.json)
+                with self.counter.window() as calls:
+                    start = time.perf_counter()
+                    outcome = handle_stream_record(record)
+                    seconds = time.perf_counter() - start
+                self.stream_records.append({"event": outcome, **summarise(calls, self.indexes), "seconds": seconds})
+            reader.commit(shard_id, record)
+
+    def _until(self, done: Any) -> Any:
+        def check() -> bool:
+            self.drain_stream()
+            return bool(done())
+
+        return check
 
     def _task_worker(self, body: dict[str, Any]) -> None:
         from chalicelib.services.routing import handle_task_message
@@ -159,11 +194,13 @@ class _Journey:
             stored = get_task_store().get_task(str(task["task_id"]))
             return stored is not None and bool(stored.token)
 
-        self.stack.pump(arrived, on_task=self._task_worker, on_webhook=self._webhook_worker)
+        self.stack.pump(self._until(arrived), on_task=self._task_worker, on_webhook=self._webhook_worker)
         return found[-1]
 
     def drain(self, done: Any, seconds: float = 30) -> None:
-        self.stack.pump(done, on_task=self._task_worker, on_webhook=self._webhook_worker, seconds=seconds)
+        self.stack.pump(self._until(done), on_task=self._task_worker, on_webhook=self._webhook_worker,
+                        seconds=seconds)
+        self.drain_stream()
 
     def run(self) -> str:
         stack = self.stack
@@ -231,7 +268,10 @@ def transitions(stack: InProcessStack, code: str) -> dict[str, Any]:
 
 
 def _stats(journey: _Journey, label: str) -> dict[str, Any]:
+    mark = len(journey.stream_records)
     journey.measure(label, "GET", "/stats")
+    # The records drained after it are the extra dossiers' (submitted to grow the table), not the journey's.
+    del journey.stream_records[mark:]
     return journey.ops.pop(label)
 
 
@@ -291,7 +331,8 @@ def _report(cold: _Journey, warm: _Journey, route: dict[str, Any], machine: dict
     background_rows: list[list[Any]] = []
     per_worker: dict[str, Any] = {}
     for worker, messages, key in (("task worker", warm.task_messages, "type"),
-                                  ("webhook worker", warm.webhook_messages, "event")):
+                                  ("webhook worker", warm.webhook_messages, "event"),
+                                  ("stream worker", warm.stream_records, "event")):
         by_kind: dict[str, list[dict[str, Any]]] = {}
         for message in messages:
             by_kind.setdefault(str(message[key]), []).append(message)
@@ -309,6 +350,8 @@ def _report(cold: _Journey, warm: _Journey, route: dict[str, Any], machine: dict
         "AWS calls per dossier in the background (one-agency route, receive → approve)",
         ["who", "message", "messages", "calls", "what", "RRU / WRU"], background_rows,
         ["workers run by the harness as the SQS event sources would; idempotency records included",
+         "stream worker: the table stream's records its event source's filter passes (log entries, attached "
+         "uploads), one per row: notified, tagged, or ignored (an entry not worth telling)",
          "state machine row: the calls moto's executions made (messages column: its state transitions)"])
     route_ok = route["transitions"] <= TRANSITIONS_FLOOR
     transitions_table = Table(

@@ -1,8 +1,9 @@
 """What 1 million dossiers cost on AWS, from what the calls part measured.
 
 Inputs, all measured by ``bench/calls.py`` for the one-agency route: the AWS calls of each API
-request and of each background message (task worker, webhook worker, the state machine's own
-service integrations), DynamoDB request units sized from the items the calls read and wrote,
+request and of each background message (task worker, webhook worker, the table stream's worker
+with the citizen's e-mails and SMS and the uploads' tags, the state machine's own service
+integrations), DynamoDB request units sized from the items the calls read and wrote,
 state transitions, and each request's in-process duration. Lambda memory comes from the
 province stage of ``.chalice/config.json``; prices from :data:`PRICES` (one region, with date and
 source, and a flag where the regional figure could not be confirmed).
@@ -237,7 +238,7 @@ def lambda_memory_mb(config_path: Any = CHALICE_CONFIG_PATH, stage: str = PROVIN
     default = int(stage_config.get("lambda_memory_size", config.get("lambda_memory_size", 128)))
     functions = stage_config.get("lambda_functions") or {}
     return {name: int(functions.get(name, {}).get("lambda_memory_size", default))
-            for name in ("api_handler", "on_task_message", "on_webhook_message")}
+            for name in ("api_handler", "on_task_message", "on_webhook_message", "on_table_record")}
 
 
 @dataclass
@@ -300,6 +301,18 @@ def usage_per_dossier(calls: Mapping[str, Any], memory_mb: Mapping[str, int],
             usage.wru += message["wru"]
             usage.sqs_requests += SQS_CONSUME_REQUESTS_PER_MESSAGE
             _count_calls(usage, message["by_operation"], 1)
+    # The table stream's worker: one invocation per record its event source's filter passes (an
+    # upper bound: Lambda batches records, those of one transaction together). Reading the stream
+    # is free for a Lambda event source; no SQS around it.
+    stream_records = workers.get("stream worker", [])
+    if stream_records:
+        gb = memory_mb["on_table_record"] / 1024
+        for record in stream_records:
+            usage.lambda_requests += 1
+            usage.lambda_gb_seconds += gb * _billed_seconds(record["seconds"])
+            usage.rru += record["rru"]
+            usage.wru += record["wru"]
+            _count_calls(usage, record["by_operation"], 1)
     machine = calls["background"]["state_machine"]
     usage.rru += machine["rru"]
     usage.wru += machine["wru"]

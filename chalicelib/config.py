@@ -50,6 +50,7 @@ _KEYS = (
     "MOTCUA_NOTIFY_SMS",
     "MOTCUA_PUBLIC_TRACK_URL",
     "MOTCUA_IDEMPOTENCY_EXPIRY_SECONDS",
+    "MOTCUA_CATALOGUE_CACHE_SECONDS",
 )
 
 
@@ -102,6 +103,9 @@ class Settings:
     # How long a queue worker remembers a message it handled (Powertools Idempotency records in the
     # table): a redelivered copy within this time does nothing. The queues keep a message 14 days.
     idempotency_expiry_seconds: int = 14 * 24 * 3600
+    # How long a container follows the catalogue pointer it read before reading it again: a load
+    # or agency change made elsewhere shows within this time (0: read it on every request).
+    catalogue_cache_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         for name in ("region", "province", "table_name", "uploads_bucket", "documents_bucket"):
@@ -113,6 +117,8 @@ class Settings:
                      "idempotency_expiry_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive")
+        if not 0 <= self.catalogue_cache_seconds <= 3600:
+            raise SettingsError("setting catalogue_cache_seconds must be between 0 and 3600")
 
     @property
     def cognito_issuer(self) -> str:
@@ -196,6 +202,7 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         notify_sms=_switch(env, "MOTCUA_NOTIFY_SMS", False),
         public_track_url=env.get("MOTCUA_PUBLIC_TRACK_URL", "").strip(),
         idempotency_expiry_seconds=_int(env, "MOTCUA_IDEMPOTENCY_EXPIRY_SECONDS", 14 * 24 * 3600),
+        catalogue_cache_seconds=_float(env, "MOTCUA_CATALOGUE_CACHE_SECONDS", 60.0),
     )
 
 
@@ -213,6 +220,11 @@ def task_queue_name() -> str:
 
 def webhook_queue_name() -> str:
     return os.environ.get("MOTCUA_WEBHOOK_QUEUE_NAME") or f"motcua-{_province_for_names()}-webhooks"
+
+
+def upload_events_queue_name() -> str:
+    """The queue the uploads bucket tells of arrived objects (the template's UploadEventsQueue)."""
+    return os.environ.get("MOTCUA_UPLOAD_EVENTS_QUEUE_NAME") or f"motcua-{_province_for_names()}-upload-events"
 
 
 def get_settings() -> Settings:

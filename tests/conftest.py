@@ -49,6 +49,10 @@ def aws(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, st
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
+    # Stores remember the catalogue per container: a fresh table starts with fresh stores.
+    from chalicelib.services import deps
+
+    deps._store.cache_clear()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         outputs = create_resources(ROOT / "infra" / "template.json", province=PROVINCE, endpoint_url=None,
                                    region=REGION)

@@ -359,7 +359,7 @@ def _create_table(client: DynamoDBClient, logical_id: str, props: dict[str, Any]
 
 _BUCKET_PROPERTIES = {
     "BucketName", "PublicAccessBlockConfiguration", "BucketEncryption", "CorsConfiguration",
-    "VersioningConfiguration", "OwnershipControls", "LifecycleConfiguration", "Tags",
+    "VersioningConfiguration", "OwnershipControls", "LifecycleConfiguration", "Tags", "NotificationConfiguration",
 }
 # CloudFormation lifecycle rule → PutBucketLifecycleConfiguration rule (moto stores them; it
 # never expires anything, like DynamoDB's TTL).
@@ -427,6 +427,11 @@ def _create_bucket(client: S3Client, logical_id: str, props: dict[str, Any], def
         client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle_rules})
     if "Tags" in props:
         client.put_bucket_tagging(Bucket=name, Tagging={"TagSet": props["Tags"]})
+    if "NotificationConfiguration" in props:
+        # moto delivers S3 event notifications to SQS, in-process and in server mode alike.
+        client.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration=_notification_configuration(logical_id,
+                                                                               props["NotificationConfiguration"]))
 
     suffix = "amazonaws.com"
     return name, {
@@ -434,6 +439,23 @@ def _create_bucket(client: S3Client, logical_id: str, props: dict[str, Any], def
         "DomainName": f"{name}.s3.{suffix}",
         "RegionalDomainName": f"{name}.s3.{region}.{suffix}",
     }
+
+
+def _notification_configuration(logical_id: str, configuration: dict[str, Any]) -> Any:
+    """CloudFormation's NotificationConfiguration → PutBucketNotificationConfiguration's (queues only)."""
+    unknown = set(configuration) - {"QueueConfigurations"}
+    if unknown:
+        raise TemplateError(f"{logical_id}: notification configurations {sorted(unknown)} are not translated")
+    queues: list[dict[str, Any]] = []
+    for queue in configuration["QueueConfigurations"]:
+        if set(queue) - {"Event", "Filter", "Queue"}:
+            raise TemplateError(f"{logical_id}: queue notification keys {sorted(set(queue))} are not translated")
+        translated: dict[str, Any] = {"QueueArn": queue["Queue"], "Events": [queue["Event"]]}
+        if "Filter" in queue:
+            rules = queue["Filter"]["S3Key"]["Rules"]
+            translated["Filter"] = {"Key": {"FilterRules": [{"Name": r["Name"], "Value": r["Value"]} for r in rules]}}
+        queues.append(translated)
+    return {"QueueConfigurations": queues}
 
 
 def _lifecycle_rule(logical_id: str, rule: dict[str, Any]) -> Any:
@@ -564,6 +586,16 @@ def _create_queue(client: Any, logical_id: str, props: dict[str, Any], default_n
     return url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
 
 
+def _create_queue_policy(client: Any, logical_id: str, props: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """Sets the policy on each queue (moto stores it; it does not check it when S3 sends)."""
+    _check_properties(logical_id, "AWS::SQS::QueuePolicy", props, {"Queues", "PolicyDocument"},
+                      frozenset({"Queues", "PolicyDocument"}))
+    policy = json.dumps(props["PolicyDocument"])
+    for url in props["Queues"]:
+        client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
+    return logical_id, {}
+
+
 _ROLE_PROPERTIES = {"RoleName", "AssumeRolePolicyDocument", "Policies", "Description", "Path", "Tags"}
 
 
@@ -645,7 +677,8 @@ def _create_email_identity(client: Any, logical_id: str, props: dict[str, Any]) 
 
 SUPPORTED_TYPES = (
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
-    "AWS::SQS::Queue", "AWS::IAM::Role", "AWS::StepFunctions::StateMachine", "AWS::SES::EmailIdentity",
+    "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::IAM::Role", "AWS::StepFunctions::StateMachine",
+    "AWS::SES::EmailIdentity",
 )
 # AWS-only resources: deployed by `make package` / `make deploy`, deliberately not created on
 # the local stack. Nothing the local stack creates may refer to them (a Ref or Fn::GetAtt to one
@@ -721,6 +754,8 @@ def create_resources(template_path: Path, *, province: str, endpoint_url: str | 
             physical_id, attributes = _create_user_pool_client(cognito, logical_id, props, default_name)
         elif resource_type == "AWS::SQS::Queue":
             physical_id, attributes = _create_queue(sqs, logical_id, props, default_name, region, account_id)
+        elif resource_type == "AWS::SQS::QueuePolicy":
+            physical_id, attributes = _create_queue_policy(sqs, logical_id, props)
         elif resource_type == "AWS::IAM::Role":
             physical_id, attributes = _create_role(iam, logical_id, props, default_name)
         elif resource_type == "AWS::SES::EmailIdentity":

@@ -123,7 +123,8 @@ _OUTPUT_TO_STAGE_VARIABLE = {
 }
 # template Outputs the stack reads at run time (moto makes up their values)
 _RUNTIME_OUTPUTS = ("CitizenUserPoolId", "CitizenUserPoolClientId", "RouteStateMachineArn", "TaskQueueUrl",
-                    "WebhookQueueUrl", "WebhookDeadLetterQueueUrl", "NotifyFromEmail")
+                    "WebhookQueueUrl", "WebhookDeadLetterQueueUrl", "NotifyFromEmail", "TableStreamArn",
+                    "UploadEventsQueueUrl")
 
 # Runs `chalice local` in the child; on Linux the child gets SIGTERM if this process dies
 # without cleaning up (e.g. SIGKILL), so no orphaned API server keeps the port.
@@ -703,13 +704,21 @@ class LocalStack:
             agency["webhook_url"] = server.webhook_url
 
     def _start_pump(self) -> None:
-        """Does locally what SQS event sources do in AWS: hands each queued message to the
-        same function the Lambda handler calls."""
+        """Does locally what SQS and DynamoDB Streams event sources do in AWS: hands each queued
+        message, and each record of the table's stream (citizens' notifications, attached
+        uploads' tags), to the same function the Lambda handler calls."""
         from tools.queue_pump import QueuePump
+        from tools.stream_pump import StreamPump
+
+        stream_pump = StreamPump(region=REGION, stream_arn=self.outputs["TableStreamArn"])
+        stream_pump.start()
+        self._cleanups.append(stream_pump.stop)
 
         pump = QueuePump(region=REGION, queues={
             self.outputs["TaskQueueUrl"]: "chalicelib.services.routing:handle_task_message",
             self.outputs["WebhookQueueUrl"]: "chalicelib.services.webhooks:handle_webhook_message",
+            # S3's ObjectCreated events for uploads (the bucket's notification, created from the template).
+            self.outputs["UploadEventsQueueUrl"]: "chalicelib.services.uploads:handle_storage_event",
         })
         pump.start()
         self._cleanups.append(pump.stop)

@@ -21,6 +21,11 @@ it, being what the local stack and tests/conftest.py call before starting moto).
 POST tagging: S3 stores a POST upload's ``tagging`` form field as the object's tags;
 moto drops it (``apply_post_tagging``).
 
+Task failure causes: Step Functions hands a SendTaskFailure's ``cause`` to the failed state's Catch
+(``{"Error", "Cause"}``); moto 5.2.5's SendTaskFailure drops it (Cause null). The route reads a
+schedule's rarer answers back from that Cause (``keep_task_failure_cause``, applied by
+``serialize_dynamodb`` too).
+
 Test and local infrastructure only: never imported by chalicelib.
 """
 
@@ -48,7 +53,34 @@ def serialize_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _undo_log_transactions()
     cache_asl_parses()
+    keep_task_failure_cause()
     _applied = True
+
+
+_failure_cause_applied = False
+
+
+def keep_task_failure_cause() -> None:
+    """SendTaskFailure passes its ``cause`` on to the executing state machine, as in AWS."""
+    global _failure_cause_applied
+    if _failure_cause_applied:
+        return
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.send_task_failure
+
+    def send_task_failure(self: Any) -> Any:
+        backend = self.stepfunction_backend
+        if not isinstance(backend, StepFunctionsParserBackend):  # executions off: nothing to tell
+            return original(self)
+        backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                  cause=self._get_param("cause"))
+        return EmptyResult()
+
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign]
+    _failure_cause_applied = True
 
 
 _asl_cache_applied = False

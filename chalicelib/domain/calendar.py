@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 __all__ = [
     "BUNDLED_CALENDAR_FILE",
@@ -120,9 +121,9 @@ class WorkingCalendar:
             raise ValueError(
                 f"dates both extra working day and extra day off: {listed}"
             )
-        # Start empty: the holidays object expands itself one year at a time
-        # when a date of that year is first looked up.
-        self._holidays = holidays.country_holidays("VN", years=())
+        # Built on the first date looked up: importing ``holidays`` costs tens of
+        # milliseconds that requests which never count a deadline should not pay.
+        self._holidays: HolidayBase | None = None
         self._days_off_by_year: dict[int, frozenset[date]] = {}
         self._lock = threading.Lock()
 
@@ -141,18 +142,30 @@ class WorkingCalendar:
         with self._lock:
             cached = self._days_off_by_year.get(year)
             if cached is None:
+                known = self._vn_holidays()
                 # Membership test is the package's public way to populate a year.
-                _ = date(year, 1, 1) in self._holidays
-                cached = frozenset(d for d in self._holidays if d.year == year)
+                _ = date(year, 1, 1) in known
+                cached = frozenset(d for d in known if d.year == year)
                 self._days_off_by_year[year] = cached
             return cached
+
+    def _vn_holidays(self) -> HolidayBase:
+        # Called with self._lock held.
+        if self._holidays is None:
+            import holidays
+
+            # Start empty: the holidays object expands itself one year at a time
+            # when a date of that year is first looked up.
+            self._holidays = holidays.country_holidays("VN", years=())
+        return self._holidays
 
     def holiday_name(self, d: date) -> str | None:
         """The public holiday's name(s) on ``d``, for slips and UI; None if none."""
         _check_date(d)
         if d not in self._holidays_of(d.year):
             return None
-        name: str | None = self._holidays.get(d)
+        with self._lock:
+            name: str | None = self._vn_holidays().get(d)
         return name
 
     def is_working_day(self, d: date) -> bool:

@@ -17,9 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 StepKind = Literal["reception", "processing", "payment"]
 ServiceLevel = Literal[1, 2, 3, 4]
 
@@ -398,6 +395,11 @@ _PROCEDURE_OPTIONAL = ("name_en", "field", "legal_basis", "sources", "notes", "i
 def _read_form_schema(ctx: _Ctx, raw: object, level: int) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ctx.error("form_schema", f"expected an object, got {_type_name(raw)}")
+    # Imported here: only loading a catalogue checks schemas, and jsonschema is a heavy import that
+    # the read path (procedure_from_stored) must not pay on a cold start.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     schema = cast(dict[str, Any], _plain(raw))
     try:
         Draft202012Validator.check_schema(schema)
@@ -738,6 +740,50 @@ def procedure_from_dict(data: dict[str, Any]) -> Procedure:
     business. Accepts the Decimals DynamoDB returns for numbers. Raises CatalogueError.
     """
     return _read_procedure(_Ctx("<procedure>"), "", data)
+
+
+def procedure_from_stored(data: dict[str, Any]) -> Procedure:
+    """A procedure from an item the store wrote, built without checking it again.
+
+    Trusted on purpose: the store writes only procedures that went through
+    :func:`procedure_from_dict` (it round-trips each one when a catalogue is loaded), and a
+    catalogue version never changes once written. Re-validating on every read cost a
+    JSON Schema check of the form (and the jsonschema import) on each procedure request.
+    """
+    return Procedure(
+        code=data["code"],
+        name=data["name"],
+        tier=data["tier"],
+        agency_code=data["agency_code"],
+        level=int(data["level"]),
+        fee_vnd=int(data["fee_vnd"]),
+        processing_days=float(data["processing_days"]),
+        form_schema=data["form_schema"],
+        required_documents=tuple(
+            DocumentRequirement(id=d["id"], name=d["name"], required=bool(d.get("required", True)))
+            for d in data["required_documents"]
+        ),
+        templates=tuple(FormTemplate(name=t["name"], file=t["file"]) for t in data["templates"]),
+        route=tuple(
+            RouteStep(
+                kind=step["kind"],
+                agency_code=step["agency_code"],
+                days=float(step["days"]),
+                parallel=tuple(ParallelBranch(agency_code=b["agency_code"], days=float(b["days"]))
+                               for b in step.get("parallel", ())),
+            )
+            for step in data["route"]
+        ),
+        name_en=data.get("name_en", ""),
+        field=data.get("field", ""),
+        legal_basis=tuple(data.get("legal_basis", ())),
+        sources=dict(data.get("sources", {})),
+        fee_exemptions=tuple(
+            FeeExemption(category=e["category"], name=e["name"], legal_basis=e["legal_basis"])
+            for e in data.get("fee_exemptions", ())
+        ),
+        source_titles=dict(data.get("source_titles", {})),
+    )
 
 
 # --- the catalogue ----------------------------------------------------------

@@ -262,6 +262,18 @@ class ResultDocument:
 
 
 @dataclass(frozen=True)
+class OpenStepTask:
+    """A task open on the dossier now: where the dossier is, as public tracking shows it. Kept on
+    the dossier's own record (written with the tasks it follows) so that tracking is one read."""
+
+    task_id: str
+    step_index: int
+    kind: str
+    agency_code: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class Dossier:
     code: str
     procedure_code: str
@@ -286,6 +298,8 @@ class Dossier:
     # The exemption the applicant claimed, as the catalogue said when the dossier was submitted.
     fee_exemption: FeeExemption | None = None
     rating: Rating | None = None
+    # The tasks open on it; None for a dossier stored before this was recorded (then read the tasks).
+    open_tasks: tuple[OpenStepTask, ...] | None = ()
 
     def has_slip(self, number: SlipNumber) -> bool:
         return any(slip.number is number for slip in self.slips)

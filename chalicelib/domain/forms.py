@@ -7,12 +7,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    # jsonschema (with referencing and attrs) is imported on the first validation, not with this
+    # module: the error types below travel through every handler, read-only requests included.
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ _FORMAT_NAMES = {
 
 
 def _format_checker() -> FormatChecker:
+    from jsonschema import FormatChecker
+
     checker = FormatChecker()
     for name, pattern in _VN_FORMATS.items():
         checker.checks(name)(lambda value, pattern=pattern: not isinstance(value, str)
@@ -70,6 +75,8 @@ def _format_checker() -> FormatChecker:
 
 @lru_cache(maxsize=256)
 def _validator(schema_key: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(json.loads(schema_key), format_checker=_format_checker())
 
 

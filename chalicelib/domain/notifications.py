@@ -40,14 +40,32 @@ class Message:
     sms: str
 
 
-# Entries that leave the status as it is but change what the citizen was promised.
+# Statuses only an agency or the system moves a dossier to: the citizen learns of them from
+# us. The ones a citizen's own request leads to (submitted: NEW, a supplement given: NEW or
+# PROCESSING, paid: PROCESSING, withdrawn, the result downloaded: RESULT_RETURNED) the API
+# already answered on screen, and PROCESSING after reception says nothing the receipt did not.
+# Each e-mail costs (bench/cost.py): two per one-agency dossier instead of four.
+NOTIFIED_STATUSES = frozenset({
+    DossierStatus.RECEIVED,  # with its appointment date (slip 01)
+    DossierStatus.NOT_RECEIVED,  # refused at reception (slip 03)
+    DossierStatus.SUPPLEMENT_REQUESTED,  # slip 02: what to add
+    DossierStatus.AWAITING_FEE,
+    DossierStatus.STOPPED,  # rejected, or the wait for a supplement or the fee ran out
+    DossierStatus.DONE,  # the result is ready
+})
+
+# Entries that leave the status as it is but change what the citizen was promised (the
+# apology and new date, slip 04), or that the citizen may not have seen (Stripe reports a
+# failed payment after the payment page closed).
 CITIZEN_RELEVANT_ACTIONS = frozenset({APOLOGISE, PAYMENT_FAILED})
 
 
 def should_notify(entry: LogEntry) -> bool:
-    """Whether a progress-log entry is worth telling the citizen about: the status changed,
-    or the return date did (the apology, slip 04)."""
-    return entry.from_status != entry.to_status or entry.action in CITIZEN_RELEVANT_ACTIONS
+    """Whether a progress-log entry tells the citizen something they do not already know: an
+    agency or the system moved the dossier to a status of :data:`NOTIFIED_STATUSES`, or changed
+    the return date."""
+    moved = entry.from_status != entry.to_status and entry.to_status in NOTIFIED_STATUSES
+    return moved or entry.action in CITIZEN_RELEVANT_ACTIONS
 
 
 def tracker_link(template: str, code: str) -> str | None:

@@ -90,6 +90,9 @@ class Task:
     outcome: Outcome | None = None
     note: str = ""
     decided_at: datetime | None = None
+    # A lead task's parallel agencies, counted when the step opened, so that a lead decision
+    # reads their tasks only when it has some; None: opened before this was recorded.
+    helpers: int | None = None
 
 
 DECISIONS: dict[tuple[TaskKind, TaskRole], frozenset[str]] = {

@@ -74,6 +74,7 @@ class Upload:
     created_at: datetime
     attached: bool = False
     dossier_code: str | None = None
+    stored_size: int | None = None  # what S3 reported once the object arrived (None: not known yet)
 
 
 def parse_upload_request(body: Mapping[str, Any], *, max_bytes: int, for_agency: bool = False) -> UploadRequest:
@@ -105,8 +106,19 @@ def safe_filename(filename: str) -> str:
     return f"{stem[:100 - len(extension) - 1]}.{extension}"
 
 
+UPLOADS_PREFIX = "uploads/"
+
+
 def upload_key(owner: str, upload_id: str, filename: str) -> str:
-    return f"uploads/{owner}/{upload_id}/{safe_filename(filename)}"
+    return f"{UPLOADS_PREFIX}{owner}/{upload_id}/{safe_filename(filename)}"
+
+
+def upload_id_of_key(key: str) -> str | None:
+    """The upload a citizen's object key names (``upload_key``'s layout), or None for any other key."""
+    parts = key.split("/")
+    if len(parts) != 4 or f"{parts[0]}/" != UPLOADS_PREFIX or not parts[1] or not parts[2] or not parts[3]:
+        return None
+    return parts[2]
 
 
 def agency_owner(agency_code: str) -> str:

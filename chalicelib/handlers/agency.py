@@ -9,15 +9,17 @@ from chalice import Blueprint
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.tasks import parse_decision
 from chalicelib.handlers import presenters
-from chalicelib.handlers.http import api_route, current_agency, json_body, page_limit, query_params
-from chalicelib.services import routing
-from chalicelib.services.deps import get_store
+from chalicelib.handlers.http import api_route, bearer_token, current_agency, json_body, page_limit, query_params
 
+# The services are imported by the views that call them: the public API's cold start (a
+# procedure page) does not load the routing and its webhooks, queues and Step Functions.
 bp = Blueprint(__name__)
 
 
 @api_route(bp, "/agency/tasks", methods=["GET"])
 def list_tasks() -> dict[str, Any]:
+    from chalicelib.services import routing
+
     request = bp.current_request
     agency = current_agency(request)
     params = query_params(request, {"status", "cursor", "limit"})
@@ -28,23 +30,30 @@ def list_tasks() -> dict[str, Any]:
 
 @api_route(bp, "/agency/tasks/{task_id}/decision", methods=["POST"])
 def decide(task_id: str) -> dict[str, Any]:
+    from chalicelib.services import routing
+    from chalicelib.services.agency_auth import authenticate_agency_on_task
+
     request = bp.current_request
-    agency = current_agency(request)
+    # The key and the task in one read; the task counts only once the key is good.
+    agency, found = authenticate_agency_on_task(bearer_token(request), task_id)
     query_params(request, set())
-    task = routing.decide_task(agency.agency_code, task_id, parse_decision(json_body(request)))
-    dossier = get_store().get_dossier(task.dossier_code)
-    assert dossier is not None
+    decision = parse_decision(json_body(request))
+    task, dossier = routing.decide_task(agency.agency_code, task_id, decision,
+                                        read=routing.own_task(agency.agency_code, task_id, found))
     return presenters.agency_task(task, dossier)
 
 
 @api_route(bp, "/agency/tasks/{task_id}/heartbeat", methods=["POST"])
 def heartbeat(task_id: str) -> dict[str, Any]:
+    from chalicelib.services import routing
+    from chalicelib.services.agency_auth import authenticate_agency_on_task
+
     request = bp.current_request
-    agency = current_agency(request)
+    agency, found = authenticate_agency_on_task(bearer_token(request), task_id)
     query_params(request, set())
     body = json_body(request, required=False)
     if body:
         raise InvalidInput(f"Trường không được chấp nhận / Unknown field: {sorted(body)[0]}",
                            code="validation_failed", field=sorted(body)[0])
-    task = routing.heartbeat(agency.agency_code, task_id)
+    task = routing.heartbeat(agency.agency_code, task_id, read=routing.own_task(agency.agency_code, task_id, found))
     return {"task_id": task.task_id, "status": task.status}

@@ -10,7 +10,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.handlers import presenters
 from chalicelib.handlers.http import api_route, int_param, page_limit, query_params
-from chalicelib.services import catalogue, stats
+from chalicelib.services import catalogue
 
 bp = Blueprint(__name__)
 
@@ -71,5 +71,7 @@ def list_agencies() -> dict[str, Any]:
 
 @api_route(bp, "/stats", methods=["GET"])
 def get_stats() -> dict[str, Any]:
+    from chalicelib.services import stats
+
     params = query_params(bp.current_request, {"month"})
     return stats.statistics(params.get("month") or None)

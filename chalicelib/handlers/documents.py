@@ -3,24 +3,29 @@ answered as a short-lived link to the stored file (``{url, expires_at}``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from chalicelib.handlers.http import api_route, current_citizen_or_agency, query_params
 from chalicelib.handlers.presenters import local_time
-from chalicelib.services import slip_pdfs
-from chalicelib.services.agency_auth import AgencyPrincipal
 
+if TYPE_CHECKING:
+    from chalicelib.services.slip_pdfs import DocumentLink
+
+# services.slip_pdfs (fpdf2, segno behind it) loads with the first document asked for.
 bp = Blueprint(__name__)
 
 
-def _link(link: slip_pdfs.DocumentLink) -> dict[str, Any]:
+def _link(link: DocumentLink) -> dict[str, Any]:
     return {"url": link.url, "expires_at": local_time(link.expires_at)}
 
 
 @api_route(bp, "/dossiers/{code}/receipt", methods=["GET"])
 def get_receipt(code: str) -> dict[str, Any]:
+    from chalicelib.services import slip_pdfs
+    from chalicelib.services.agency_auth import AgencyPrincipal
+
     request = bp.current_request
     caller = current_citizen_or_agency(request)
     query_params(request, set())
@@ -32,6 +37,9 @@ def get_receipt(code: str) -> dict[str, Any]:
 
 @api_route(bp, "/dossiers/{code}/result-notice", methods=["GET"])
 def get_result_notice(code: str) -> dict[str, Any]:
+    from chalicelib.services import slip_pdfs
+    from chalicelib.services.agency_auth import AgencyPrincipal
+
     request = bp.current_request
     caller = current_citizen_or_agency(request)
     query_params(request, set())

@@ -18,14 +18,17 @@ from chalicelib.handlers.http import (
     page_limit,
     query_params,
 )
-from chalicelib.services import dossiers, results, uploads
-from chalicelib.services.agency_auth import AgencyPrincipal
 
+# The services are imported by the views that call them: a cold container serving one route
+# (a procedure page, a tracking lookup) loads that route's code only.
 bp = Blueprint(__name__)
 
 
 @api_route(bp, "/uploads", methods=["POST"])
 def create_upload() -> Response:
+    from chalicelib.services import uploads
+    from chalicelib.services.agency_auth import AgencyPrincipal
+
     request = bp.current_request
     caller = current_citizen_or_agency(request)
     query_params(request, set())
@@ -38,6 +41,8 @@ def create_upload() -> Response:
 
 @api_route(bp, "/dossiers", methods=["POST"])
 def submit_dossier() -> Response:
+    from chalicelib.services import dossiers
+
     request = bp.current_request
     citizen = current_citizen(request)
     query_params(request, set())
@@ -48,6 +53,8 @@ def submit_dossier() -> Response:
 
 @api_route(bp, "/dossiers", methods=["GET"])
 def list_dossiers() -> dict[str, Any]:
+    from chalicelib.services import dossiers
+
     request = bp.current_request
     citizen = current_citizen(request)
     params = query_params(request, {"cursor", "limit"})
@@ -57,6 +64,9 @@ def list_dossiers() -> dict[str, Any]:
 
 @api_route(bp, "/dossiers/{code}", methods=["GET"])
 def get_dossier(code: str) -> dict[str, Any]:
+    from chalicelib.services import dossiers
+    from chalicelib.services.agency_auth import AgencyPrincipal
+
     request = bp.current_request
     caller = current_citizen_or_agency(request)
     query_params(request, set())
@@ -67,6 +77,9 @@ def get_dossier(code: str) -> dict[str, Any]:
 
 @api_route(bp, "/dossiers/{code}/result", methods=["GET"])
 def get_result(code: str) -> dict[str, Any]:
+    from chalicelib.services import results
+    from chalicelib.services.agency_auth import AgencyPrincipal
+
     request = bp.current_request
     caller = current_citizen_or_agency(request)
     query_params(request, set())
@@ -78,6 +91,8 @@ def get_result(code: str) -> dict[str, Any]:
 
 @api_route(bp, "/dossiers/{code}/withdraw", methods=["POST"])
 def withdraw_dossier(code: str) -> dict[str, Any]:
+    from chalicelib.services import dossiers
+
     request = bp.current_request
     citizen = current_citizen(request)
     query_params(request, set())
@@ -87,6 +102,8 @@ def withdraw_dossier(code: str) -> dict[str, Any]:
 
 @api_route(bp, "/dossiers/{code}/supplement", methods=["POST"])
 def supplement_dossier(code: str) -> dict[str, Any]:
+    from chalicelib.services import dossiers
+
     request = bp.current_request
     citizen = current_citizen(request)
     query_params(request, set())
@@ -95,6 +112,8 @@ def supplement_dossier(code: str) -> dict[str, Any]:
 
 @api_route(bp, "/dossiers/{code}/rating", methods=["POST"])
 def rate_dossier(code: str) -> Response:
+    from chalicelib.services import dossiers
+
     request = bp.current_request
     citizen = current_citizen(request)
     query_params(request, set())
@@ -104,12 +123,16 @@ def rate_dossier(code: str) -> Response:
 
 @api_route(bp, "/track/{code}", methods=["GET"])
 def track(code: str) -> dict[str, Any]:
+    from chalicelib.services import dossiers
+
     query_params(bp.current_request, set())
     return presenters.dossier_tracking(*dossiers.track_dossier(code))
 
 
 @api_route(bp, "/track/{code}/qr", methods=["GET"])
 def track_qr(code: str) -> Response:
+    from chalicelib.services import dossiers
+
     query_params(bp.current_request, set())
     # Public like the tracker it points at; the same for everyone, so caches may keep it.
     return Response(body=dossiers.tracker_qr(code), status_code=200,

@@ -9,7 +9,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
@@ -28,8 +28,11 @@ from chalicelib.domain.errors import (
     Unauthenticated,
 )
 from chalicelib.domain.forms import FieldError, ValidationFailed
-from chalicelib.integrations.cognito import Citizen, verify_id_token
-from chalicelib.services.agency_auth import AgencyPrincipal, authenticate_agency
+
+if TYPE_CHECKING:
+    # Loaded by the first signed-in call: public routes need neither.
+    from chalicelib.integrations.cognito import Citizen
+    from chalicelib.services.agency_auth import AgencyPrincipal
 
 logger = logging.getLogger(__name__)
 
@@ -223,11 +226,16 @@ def bearer_token(request: Request) -> str:
 
 
 def current_citizen(request: Request) -> Citizen:
+    from chalicelib.integrations.cognito import verify_id_token
+
     return verify_id_token(bearer_token(request), get_settings())
 
 
 def current_citizen_or_agency(request: Request) -> Citizen | AgencyPrincipal:
     """Either kind of caller, told apart by the token's shape (agency keys start "mc_")."""
+    from chalicelib.integrations.cognito import verify_id_token
+    from chalicelib.services.agency_auth import authenticate_agency
+
     token = bearer_token(request)
     if parse_key(token) is not None:
         return authenticate_agency(token)
@@ -236,4 +244,6 @@ def current_citizen_or_agency(request: Request) -> Citizen | AgencyPrincipal:
 
 def current_agency(request: Request) -> AgencyPrincipal:
     """The agency whose API key is the request's bearer token (Unauthenticated otherwise)."""
+    from chalicelib.services.agency_auth import authenticate_agency
+
     return authenticate_agency(bearer_token(request))

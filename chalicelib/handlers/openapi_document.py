@@ -144,9 +144,6 @@ _AGENCY_ERROR_RESPONSE_NAMES = {
     404: "TaskNotFound",
     409: "TaskConflict",
 }
-# The routes that attach uploads to a dossier re-tag them in S3 first: their 503 is S3's.
-_STORAGE_ERROR_RESPONSE_NAMES = {**_ERROR_RESPONSE_NAMES, 503: "StorageUnavailable"}
-_AGENCY_STORAGE_ERROR_RESPONSE_NAMES = {**_AGENCY_ERROR_RESPONSE_NAMES, 503: "StorageUnavailable"}
 
 
 # Web forms send their empty fields (GET /procedures?level=&tier=&agency=&q=&cursor=): every query
@@ -743,14 +740,6 @@ def _document(page_size_max: int) -> dict[str, Any]:
         headers={"Retry-After": {"description": "seconds until the caller may try again",
                                  "schema": {"type": "string", "pattern": "^[1-9][0-9]*$"}}},
     )
-    responses["StorageUnavailable"] = _error_response(
-        "Kho tệp không trả lời / S3 did not answer when the uploads were being marked as attached "
-        "(storage_unavailable). The other documented 5xx: the request itself was right and nothing was "
-        "written (no dossier, no change, the task still open); the same request again may succeed",
-        ["storage_unavailable"],
-        {"code": "storage_unavailable",
-         "message": "Kho tệp tạm thời không trả lời, vui lòng thử lại / File storage is not answering, please retry"},
-    )
 
     parameters: dict[str, Any] = {
         "DossierCode": {
@@ -885,7 +874,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                         headers={"Location": {"description": "/dossiers/{code}",
                                               "schema": {"type": "string"}}},
                     ),
-                    **_errors(400, 401, 409, 413, 415, 422, 429, 503, names=_STORAGE_ERROR_RESPONSE_NAMES),
+                    **_errors(400, 401, 409, 413, 415, 422, 429),
                 },
             },
             "get": {
@@ -1049,7 +1038,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                     "200": _ok("Hồ sơ đã bổ sung, quay lại bước đã yêu cầu (trạng thái 1 hoặc 4) / the "
                                "supplemented dossier, back at the step that asked (status 1 or 4)",
                                "DossierDetail"),
-                    **_errors(400, 401, 404, 409, 413, 415, 422, 503, names=_STORAGE_ERROR_RESPONSE_NAMES),
+                    **_errors(400, 401, 404, 409, 413, 415, 422),
                 },
             },
         },
@@ -1155,7 +1144,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "responses": {
                     "200": _ok("Nhiệm vụ đã quyết định, với hồ sơ sau quyết định / the decided task with "
                                "the dossier as the decision left it", "AgencyTask"),
-                    **_errors(400, 401, 404, 409, 413, 415, 422, 503, names=_AGENCY_STORAGE_ERROR_RESPONSE_NAMES),
+                    **_agency_errors(400, 401, 404, 409, 413, 415, 422),
                 },
             },
         },
@@ -1203,9 +1192,7 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "No request, however malformed, yields a 5xx, but for 503 (`payments_unavailable`, "
                 "`payment_provider_error`) from the two payment routes: the fee lives at Stripe, and when Stripe "
                 "is not configured or not answering the request cannot be served now; a retry may succeed. "
-                "Likewise 503 `storage_unavailable` from the routes that attach uploads (submission, supplement, "
-                "an agency's decision with its result): the files are marked as kept in S3 before anything is "
-                "written, and when S3 does not answer nothing is; a retry may succeed. Request "
+                "Request "
                 "bodies are JSON objects of at most 256 KiB (unless configured), `NaN`/`Infinity` refused "
                 "(Stripe's signed events excepted: their raw body is only checked against the signature). "
                 "Query parameters an operation does not document are refused (422 `unknown_parameter`). "

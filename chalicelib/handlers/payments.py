@@ -8,13 +8,15 @@ from chalice import Blueprint
 
 from chalicelib.domain.payments import parse_payment_request
 from chalicelib.handlers.http import api_route, current_citizen, json_body, query_params
-from chalicelib.services import payments
 
+# services.payments (and Stripe behind it) loads with the first payment call, not with the API.
 bp = Blueprint(__name__)
 
 
 @api_route(bp, "/dossiers/{code}/payment", methods=["POST"])
 def start_payment(code: str) -> dict[str, Any]:
+    from chalicelib.services import payments
+
     request = bp.current_request
     citizen = current_citizen(request)
     query_params(request, set())
@@ -27,6 +29,8 @@ def start_payment(code: str) -> dict[str, Any]:
 @api_route(bp, "/webhooks/stripe", methods=["POST"], content_types=["application/json"])
 def stripe_webhook() -> dict[str, Any]:
     """No caller auth: the Stripe-Signature over the raw body is the authentication."""
+    from chalicelib.services import payments
+
     request = bp.current_request
     query_params(request, set())
     raw = request.raw_body or b""

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.calendar import VN_TZ
-from chalicelib.domain.catalogue import Procedure
-from chalicelib.domain.dossiers import Dossier, LogEntry
-from chalicelib.domain.slips import Slip
-from chalicelib.domain.tasks import Task
-from chalicelib.services.catalogue import ProcedureDetail
-from chalicelib.services.uploads import UploadTicket
 
-if TYPE_CHECKING:  # services.results imports services.dossiers, which leads back here
+if TYPE_CHECKING:
+    # Types only: each blueprint imports the services it calls, so that serving one route
+    # (a cold procedure page) does not load the others'. services.results imports
+    # services.dossiers, which leads back here.
+    from chalicelib.domain.catalogue import Procedure
+    from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask
+    from chalicelib.domain.slips import Slip
+    from chalicelib.domain.tasks import Task
+    from chalicelib.services.catalogue import ProcedureDetail
     from chalicelib.services.results import ResultLink
+    from chalicelib.services.uploads import UploadTicket
 
 
 def local_time(value: datetime | None) -> str | None:
@@ -181,7 +184,7 @@ def _slip(slip: Slip) -> dict[str, Any]:
     }
 
 
-def dossier_tracking(dossier: Dossier, open_tasks: list[Task]) -> dict[str, Any]:
+def dossier_tracking(dossier: Dossier, open_tasks: Sequence[OpenStepTask | Task]) -> dict[str, Any]:
     """What anyone holding the code may see: no personal data, but where the dossier is
     and by when that step is due."""
     current = None

@@ -9,13 +9,16 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-import requests
-
-from chalicelib.config import Settings
 from chalicelib.domain.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    # PyJWT (with cryptography) and requests load on the first signed-in request: the public
+    # endpoints, and a cold start serving one, never need them.
+    import jwt
+
+    from chalicelib.config import Settings
 
 _JWKS_TTL_SECONDS = 3600
 _JWKS_MIN_REFRESH_SECONDS = 30  # a flood of unknown key ids must not become a flood of fetches
@@ -47,6 +50,9 @@ class _JwksCache:
             return self._keys.get(url, {}).get(kid)
 
     def _refresh(self, url: str) -> None:
+        import jwt
+        import requests
+
         try:
             response = requests.get(url, timeout=5)
             response.raise_for_status()
@@ -70,6 +76,8 @@ _INVALID = "Phiên đăng nhập không hợp lệ hoặc đã hết hạn / Inv
 def verify_id_token(token: str, settings: Settings) -> Citizen:
     if not settings.cognito_user_pool_id or not settings.cognito_client_id:
         raise Unauthenticated("Đăng nhập chưa được cấu hình / Sign-in is not configured", code="auth_unavailable")
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:

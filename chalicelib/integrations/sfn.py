@@ -15,6 +15,15 @@ logger = logging.getLogger(__name__)
 # transitions). Names the definition (infra/statemachine/dossier_route.asl.json) catches.
 STOPPED_ERROR = "Motcua.Stopped"
 SUPPLEMENT_ERROR = "Motcua.Supplement"
+# A step's schedule answers with success only for its common case (the lead agency alone); these
+# carry the schedule's answer as JSON in the Cause. They are branches, not faults: the definition
+# catches each one, so no execution fails for them (their TaskFailed events in an execution's
+# history are expected).
+AWAIT_FEE_ERROR = "Motcua.AwaitFee"
+HELPERS_ERROR = "Motcua.Helpers"
+SKIP_ERROR = "Motcua.Skip"
+# SendTaskFailure's longest Cause.
+_MAX_CAUSE = 32768
 # The route moved on without this token (answered already, timed out, execution ended):
 # nothing left to tell it.
 _GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
@@ -49,6 +58,14 @@ class RouteEngine:
     def supplement(self, token: str, cause: str) -> bool:
         """The lead agency asked the citizen for a supplement: the route waits for it."""
         return self._fail(token, SUPPLEMENT_ERROR, cause)
+
+    def branch(self, token: str, error: str, answer: dict[str, Any]) -> bool:
+        """Answers a schedule with one of its rarer outcomes (``AWAIT_FEE_ERROR``, ``HELPERS_ERROR``,
+        ``SKIP_ERROR``): the state machine reads ``answer`` back from the Cause."""
+        cause = json.dumps(answer, separators=(",", ":"))
+        if len(cause) > _MAX_CAUSE:  # never truncate: the route could not parse it back
+            raise ValueError(f"route answer too long for a task failure cause: {len(cause)} characters")
+        return self._answer(lambda: self._sfn.send_task_failure(taskToken=token, error=error, cause=cause))
 
     def _fail(self, token: str, error: str, cause: str) -> bool:
         return self._answer(lambda: self._sfn.send_task_failure(taskToken=token, error=error, cause=cause[:256]))

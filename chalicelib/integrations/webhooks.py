@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import requests
+if TYPE_CHECKING:
+    # requests (with charset_normalizer and idna) loads with the first delivery: the API's
+    # handlers reach this module through the routing services but never deliver.
+    import requests
 
 USER_AGENT = "motcua-webhooks/1"
 SECRET_PREFIX = "whsec_"
@@ -145,6 +148,8 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
 
 @lru_cache(maxsize=1)
 def _default_session() -> requests.Session:
+    import requests
+
     session = requests.Session()
     # One session is shared by every agency: cookies set by one must never reach the next request.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
@@ -155,13 +160,16 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Errors of our own configuration (a malformed endpoint URL): no retry will fix them.
-_PERMANENT_REQUEST_ERRORS = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-)
+def _permanent_request_errors() -> tuple[type[Exception], ...]:
+    """Errors of our own configuration (a malformed endpoint URL): no retry will fix them."""
+    import requests
+
+    return (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.InvalidHeader,
+    )
 
 
 def deliver(
@@ -181,6 +189,8 @@ def deliver(
     Each attempt is signed afresh with the current time, so a retry hours later is not
     refused as stale by the receiver's 5-minute window.
     """
+    import requests
+
     clock = now or _utcnow
     body = encode_event(event)
     try:
@@ -194,7 +204,7 @@ def deliver(
         # stream=True: only the status line and headers are read; a receiver that answers with
         # a large (or endless) body costs nothing.
         response = client.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
-    except _PERMANENT_REQUEST_ERRORS as error:
+    except _permanent_request_errors() as error:
         return DeliveryResult("failed", None, None, _describe(error))
     except requests.RequestException as error:
         # Connection refused or reset, DNS, TLS, connect or read timeout: the receiver may be back later.

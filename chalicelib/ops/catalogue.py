@@ -117,3 +117,6 @@ def import_export(path: Path, directory: Path, out: TextIO, *, dry_run: bool, ke
     print(f"imported {path.name}: {diff.summary()}; catalogue version {result.version} "
           f"({result.procedures_written} procedure items written, {result.procedures_deleted} old ones deleted, "
           f"{result.agencies_written} agencies written, {len(missing)} form templates uploaded)", file=out)
+    if result.changed:
+        print(f"running containers follow it within {get_settings().catalogue_cache_seconds:g} s "
+              "(MOTCUA_CATALOGUE_CACHE_SECONDS); the previous version stays until the next import", file=out)

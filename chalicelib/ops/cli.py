@@ -52,8 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--keep-unlisted", action="store_true",
                           help="keep the procedures the export does not list (default: they are removed)")
     imported.add_argument("--grace-seconds", type=float, default=DEFAULT_GRACE_SECONDS,
-                          help="wait between switching to the new version and deleting the old one, so that "
-                               f"requests reading the old one finish (default {DEFAULT_GRACE_SECONDS:g})")
+                          help="wait between switching to the new version and deleting the versions before the "
+                               "one it replaces (that one stays until the next import, for containers that still "
+                               f"follow it), so that requests reading them finish (default {DEFAULT_GRACE_SECONDS:g})")
 
     agency = groups.add_parser("agency", help="agencies, their API keys and webhooks")
     agency_commands = agency.add_subparsers(dest="command", required=True)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.config import Settings, get_settings
-from chalicelib.domain.agency_keys import StoredKey, digest, generate_key, is_key_id, parse_key, verify
+from chalicelib.domain.agency_keys import ParsedKey, StoredKey, digest, generate_key, is_key_id, parse_key, verify
 from chalicelib.domain.errors import InvalidInput, NotFound, Unauthenticated
+from chalicelib.domain.tasks import Task
 from chalicelib.services import deps
 from chalicelib.store.agency_keys import AgencyKeyStore, KeyIdTaken
 from chalicelib.store.repository import StoreError
@@ -54,10 +55,29 @@ def _invalid_key() -> Unauthenticated:
 
 def authenticate_agency(token: str) -> AgencyPrincipal:
     """The agency a key belongs to; Unauthenticated ("invalid_api_key") for any bad key."""
+    parsed = _parsed(token)
+    return _principal(parsed, get_key_store().get_key(parsed.key_id))
+
+
+def authenticate_agency_on_task(token: str, task_id: str) -> tuple[AgencyPrincipal, Task | None]:
+    """As ``authenticate_agency``, reading the task the call is about in the same round trip;
+    the task (None: no such task) is given only once the key is good, so a bad key learns
+    nothing of it and gets the one error."""
+    parsed = _parsed(token)
+    if len(task_id) > 64:  # cannot exist: no need to ask the table for it
+        return _principal(parsed, get_key_store().get_key(parsed.key_id)), None
+    stored, task = get_key_store().get_key_and_task(parsed.key_id, task_id)
+    return _principal(parsed, stored), task
+
+
+def _parsed(token: str) -> ParsedKey:
     parsed = parse_key(token)
     if parsed is None:
         raise _invalid_key()
-    stored = get_key_store().get_key(parsed.key_id)
+    return parsed
+
+
+def _principal(parsed: ParsedKey, stored: StoredKey | None) -> AgencyPrincipal:
     # Always hash and compare, even for an unknown key id, and decide only afterwards.
     secret_matches = verify(parsed.plaintext, stored.digest if stored is not None else _NO_SUCH_KEY_DIGEST)
     if stored is None or not secret_matches or stored.revoked:

@@ -71,7 +71,7 @@ def password_policy() -> dict[str, Any] | None:
 
 def list_agencies() -> list[dict[str, Any]]:
     """Every agency of the province by code, with how many procedures it receives: the
-    directory kept with the catalogue summary (one GetItem)."""
+    directory kept with the catalogue summary (the remembered pointer: no read while it is fresh)."""
     summary = get_store().catalogue_summary()
     return sorted(summary["agencies"] if summary else [], key=lambda agency: str(agency["agency_code"]))
 
@@ -92,7 +92,8 @@ def procedure_detail(code: str) -> ProcedureDetail:
     store = get_store(settings)
     codes = {step.agency_code for step in procedure.route}
     codes.update(branch.agency_code for step in procedure.route for branch in step.parallel)
-    agencies = {c: a for c in sorted(codes) if (a := store.get_agency(c)) is not None}
+    # Names from the directory the remembered catalogue pointer carries: no read per agency.
+    agencies = store.public_agencies(codes)
     urls: list[tuple[str, str]] = []
     if procedure.level >= 2:
         storage = get_storage(settings)

@@ -22,6 +22,7 @@ def get_store(settings: Settings | None = None) -> Store:
     settings = settings or get_settings()
     store = _store(settings.table_name, settings.region)
     store.bind()
+    store.catalogue_cache.ttl_seconds = settings.catalogue_cache_seconds
     return store
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from chalicelib.config import get_settings
@@ -12,6 +13,7 @@ from chalicelib.domain.dossiers import (
     DocumentRef,
     Dossier,
     LogEntry,
+    OpenStepTask,
     format_dossier_code,
     is_dossier_code,
     parse_rating,
@@ -22,11 +24,12 @@ from chalicelib.domain.dossiers import (
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.domain.tasks import Task
+from chalicelib.domain.uploads import Upload
 from chalicelib.domain.workflow import DossierStatus, Role, transition
 from chalicelib.services import changes, limits, routing, uploads
 from chalicelib.services.catalogue import get_procedure, require_online_procedure
 from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
-from chalicelib.store.repository import Page
+from chalicelib.store.repository import Page, RateCharge, SubmissionRefused
 
 CITIZEN_ACTOR = "citizen"
 
@@ -36,35 +39,105 @@ def _not_found(code: str) -> NotFound:
     return NotFound(f"Không tìm thấy hồ sơ {code} / Dossier {code} not found", code="dossier_not_found")
 
 
-def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> list[str]:
-    """The S3 keys of the uploads, once each is found to be the owner's, free and in S3 as declared."""
+_UPLOAD_NOT_FOUND = "không tìm thấy tệp đã tải lên / upload not found"
+_UPLOAD_ATTACHED = "tệp đã thuộc hồ sơ khác / upload already attached to a dossier"
+_UPLOAD_EXPIRED = "tệp đã hết hạn, vui lòng tải lên lại / upload expired, upload it again"
+_FILE_MISSING = "tệp chưa được tải lên xong / file not uploaded yet"
+_FILE_SIZE_DIFFERS = "dung lượng tệp không khớp / file size differs from declared"
+
+
+def _record_problem(owner: str, upload: Upload | None, at: datetime) -> str | None:
+    """What the upload's record alone shows to keep it from being attached at ``at``."""
+    if upload is None or upload.owner != owner:
+        return _UPLOAD_NOT_FOUND
+    if upload.attached:
+        return _UPLOAD_ATTACHED
+    if uploads.is_expired(upload, at):
+        return _UPLOAD_EXPIRED
+    if upload.stored_size is not None and upload.stored_size != upload.size:
+        return _FILE_SIZE_DIFFERS
+    return None
+
+
+def _storage_problem(upload: Upload) -> str | None:
+    """What S3 shows (one HeadObject), for an upload whose stored size is not recorded yet."""
     settings = get_settings()
-    store = get_store(settings)
-    storage = get_storage(settings)
+    stored = get_storage(settings).head(settings.uploads_bucket, upload.s3_key)
+    if stored is None:
+        return _FILE_MISSING
+    if stored.size != upload.size:
+        return _FILE_SIZE_DIFFERS
+    return None
+
+
+def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
+    """Reads each upload first and refuses (422) any that is not the owner's, free and in S3 as
+    declared. For writes that do not check uploads in their transaction (a supplement)."""
+    store = get_store()
+    at = now()
     errors: list[FieldError] = []
-    keys: list[str] = []
     for index, ref in enumerate(refs):
-        field = f"documents[{index}].upload_id"
         upload = store.get_upload(ref.upload_id)
-        if upload is None or upload.owner != owner:
-            errors.append(FieldError(field, "không tìm thấy tệp đã tải lên / upload not found"))
-            continue
-        if upload.attached:
-            errors.append(FieldError(field, "tệp đã thuộc hồ sơ khác / upload already attached to a dossier"))
-            continue
-        if uploads.is_expired(upload, now()):
-            errors.append(FieldError(field, "tệp đã hết hạn, vui lòng tải lên lại / upload expired, upload it again"))
-            continue
-        stored = storage.head(settings.uploads_bucket, upload.s3_key)
-        if stored is None:
-            errors.append(FieldError(field, "tệp chưa được tải lên xong / file not uploaded yet"))
-        elif stored.size != upload.size:
-            errors.append(FieldError(field, "dung lượng tệp không khớp / file size differs from declared"))
-        else:
-            keys.append(upload.s3_key)
+        problem = _record_problem(owner, upload, at)
+        if problem is None and upload is not None and upload.stored_size is None:
+            problem = _storage_problem(upload)
+        if problem is not None:
+            errors.append(FieldError(f"documents[{index}].upload_id", problem))
     if errors:
         raise ValidationFailed(errors)
-    return keys
+
+
+def _explain_refused_uploads(owner: str, refs: Sequence[DocumentRef], found: Mapping[str, Upload | None],
+                             at: datetime) -> bool:
+    """Why a submission's transaction refused uploads: raises the 422 the old pre-checks gave,
+    from the uploads as the transaction found them (no read), asking S3 only about files whose
+    arrival is not recorded yet. A file found in S3 as declared (its event not handled yet) gets
+    its size recorded: True, the transaction may be tried again."""
+    store = get_store()
+    errors: list[FieldError] = []
+    recorded = False
+    for index, ref in enumerate(refs):
+        if ref.upload_id not in found:
+            continue
+        # No item back: none exists, or a backend that does not return it (then read it).
+        upload = found[ref.upload_id] or store.get_upload(ref.upload_id)
+        problem = _record_problem(owner, upload, at)
+        if problem is None and upload is not None and upload.stored_size is None:
+            problem = _storage_problem(upload)
+            if problem is None:
+                recorded = store.record_stored_size(upload.upload_id, upload.s3_key, upload.size) or recorded
+        if problem is not None:
+            errors.append(FieldError(f"documents[{index}].upload_id", problem))
+    if errors:
+        raise ValidationFailed(errors)
+    return recorded
+
+
+def _store_new_dossier(draft: Dossier, entry: LogEntry, rate: RateCharge) -> Dossier:
+    """One transaction on the happy path. A refusal on an upload is explained (422), or, when only
+    S3's event about a file was missing, the transaction is tried once more; a full rate row is
+    the 429. The uploads' errors come first, as when they were checked before counting."""
+    agency = draft.agency_code
+    day = draft.submitted_at.astimezone(VN_TZ).date()
+    for last_try in (False, True):
+        try:
+            return get_store().create_dossier(
+                draft, entry,
+                make_code=lambda sequence: format_dossier_code(agency, day, sequence),
+                counter_key=(agency, f"{day:%y%m%d}"),
+                rate=rate,
+            )
+        except SubmissionRefused as refused:
+            retry = _explain_refused_uploads(draft.owner, draft.documents, refused.uploads, draft.submitted_at)
+            if refused.rate_limited:
+                raise limits.too_many(rate) from None
+            if not retry or last_try:
+                # Nothing wrong with the uploads as read: another request attached one meanwhile.
+                raise Conflict(
+                    "Tệp đính kèm đã được dùng cho hồ sơ khác / An upload is already attached to a dossier",
+                    code="upload_already_used",
+                ) from None
+    raise AssertionError("unreachable")
 
 
 def _fee_status(fee_vnd: int, *, exempt: bool) -> str:
@@ -77,19 +150,17 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     procedure_code, envelope = parse_submission_envelope(body)
     procedure = require_online_procedure(procedure_code)
     submission = validate_submission(procedure, envelope)
-    keys = _check_uploads(owner, submission.documents)
-    # Counted once the submission is valid: fixing a form's errors costs the citizen nothing;
-    # what the limit guards is a dossier, its route and the agencies' time.
-    limits.consume("submit", owner)
+    # Counted in the dossier's own transaction, so only once the submission is valid and its
+    # uploads pass: fixing a form's errors costs the citizen nothing; what the limit guards is
+    # a dossier, its route and the agencies' time.
+    rate = limits.charge("submit", owner)
     submitted = now()
     status = transition(None, "submit", Role.CITIZEN)
-    day = submitted.astimezone(VN_TZ).date()
-    agency = procedure.agency_code
     draft = Dossier(
         code="",
         procedure_code=procedure.code,
         procedure_name=procedure.name,
-        agency_code=agency,
+        agency_code=procedure.agency_code,
         owner=owner,
         applicant=submission.applicant,
         form=submission.form,
@@ -104,15 +175,9 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     )
     entry = LogEntry(at=submitted, actor=CITIZEN_ACTOR, action="submit", from_status=None, to_status=status,
                      note="Nộp hồ sơ trực tuyến / Submitted online")
-    # Tagged before the transaction that attaches them commits: a failure after this leaves
-    # objects that no longer expire (a storage leak), never a dossier whose documents S3 deletes.
-    uploads.mark_attached(keys)
-    dossier = get_store().create_dossier(
-        draft, entry,
-        make_code=lambda sequence: format_dossier_code(agency, day, sequence),
-        counter_key=(agency, f"{day:%y%m%d}"),
-    )
-    changes.announce(dossier, entry)
+    # The uploads are tagged attached, and the citizen told, off the request path from the
+    # table's stream (services/table_events.py).
+    dossier = _store_new_dossier(draft, entry, rate)
     # TODO(issue 7): a failure between the write above and this start leaves a dossier
     # without a route; an outbox (DynamoDB stream) would make the pair atomic.
     routing.start_route(dossier)
@@ -140,11 +205,16 @@ def get_dossier_for_staff(agency_code: str, key_id: str, code: str) -> Dossier:
     return dossier
 
 
-def track_dossier(code: str) -> tuple[Dossier, list[Task]]:
-    """The dossier and the tasks open on it (where it is now)."""
-    dossier = get_store().get_dossier(code) if is_dossier_code(code) else None
+def track_dossier(code: str) -> tuple[Dossier, Sequence[OpenStepTask | Task]]:
+    """The dossier and the tasks open on it (where it is now): its record only, one read; the
+    tasks are read apart only for a dossier stored before its record kept them."""
+    dossier = get_store().get_dossier_record(code) if is_dossier_code(code) else None
     if dossier is None:
         raise _not_found(code)
+    if dossier.status.is_final:
+        return dossier, ()  # a closed dossier is nowhere, whatever was open when it closed
+    if dossier.open_tasks is not None:
+        return dossier, dossier.open_tasks
     return dossier, [task for task in get_task_store().tasks_of(code) if task.status == "open"]
 
 
@@ -186,7 +256,7 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
                        code="invalid_status")
     procedure = get_procedure(dossier.procedure_code)
     supplement = validate_supplement(procedure, dossier, body)
-    keys = _check_uploads(owner, supplement.new_documents)
+    _check_uploads(owner, supplement.new_documents)
     at = now()
     asked_at_reception = routing.supplement_requested_at_reception(dossier.code)
     action = "supplement_reception" if asked_at_reception else "supplement_processing"
@@ -196,8 +266,7 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
                                "documents": (*dossier.documents, *supplement.new_documents)}
     if not asked_at_reception:
         updates["due_at"] = get_calendar().due_at(at, procedure.processing_days)
-    # Tagged before the transaction that attaches them commits (see submit_dossier).
-    uploads.mark_attached(keys)
+    # The new uploads are tagged attached from the table's stream (services/table_events.py).
     updated = changes.apply(
         dossier, LogEntry(at=at, actor=CITIZEN_ACTOR, action=action, from_status=dossier.status, to_status=status,
                           note=note),

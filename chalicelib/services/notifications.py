@@ -1,6 +1,8 @@
-"""Telling the citizen that their dossier moved (Circular 01/2018: every change is notified).
+"""Telling the citizen that an agency or the system moved their dossier.
 
-Call :func:`notify_citizen` after the status change is stored; it never raises.
+:func:`notify_citizen` runs off the request path, from the table's stream
+(services/table_events.py), once the progress-log entry is stored; it never raises. Which
+entries are worth a message is ``domain/notifications.should_notify``.
 """
 
 from __future__ import annotations

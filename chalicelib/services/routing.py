@@ -18,7 +18,7 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.domain import slips
 from chalicelib.domain.catalogue import FeeExemption
-from chalicelib.domain.dossiers import Dossier, LogEntry, ResultDocument
+from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask, ResultDocument
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.domain.tasks import (
     Decision,
@@ -32,10 +32,11 @@ from chalicelib.domain.tasks import (
 from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
 from chalicelib.integrations import idempotency, metrics
+from chalicelib.integrations.sfn import AWAIT_FEE_ERROR, HELPERS_ERROR, SKIP_ERROR
 from chalicelib.services import changes, uploads, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
-from chalicelib.store.repository import Wait
+from chalicelib.store.repository import StoreError, Wait
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
         task_id=_task_id(token, "lead", 0), dossier_code=dossier.code, step_index=step.index, kind=step.kind,
         role="lead", agency_code=step.agency_code, status="open", opened_at=at,
         due_at=calendar.due_at(at, step.days), last_step=plan.is_last_processing(step.index),
+        helpers=len(step.helpers),
     )
     helpers = [
         Task(task_id=_task_id(token, "helper", n), dossier_code=dossier.code, step_index=step.index,
@@ -110,16 +112,29 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
              due_at=calendar.due_at(at, days))
         for n, (agency, days) in enumerate(step.helpers, start=1)
     ]
-    opened = get_task_store().open_tasks([lead, *helpers])
+    try:
+        opened = get_task_store().open_tasks([lead, *helpers])
+    except StoreError:
+        # Tasks never open on a closed dossier: closed since it was read (withdrawn), the route ends.
+        current = _dossier(dossier.code)
+        if not current.status.is_final:
+            raise
+        engine.stop(token, f"dossier is {current.status.slug}")
+        return
     for task in opened:
         if task.status == "open":
             webhooks.enqueue_task_event(task, "task.assigned")
-    engine.succeed(token, {
+    answer = {
         "lead": {"task_id": opened[0].task_id, "timeout_seconds": _timeout_seconds(opened[0].due_at, at)},
         "helpers": [{"task_id": t.task_id, "timeout_seconds": _timeout_seconds(t.due_at, at)} for t in opened[1:]],
         # How long the route waits for the citizen if the lead agency asks for a supplement.
         "supplement_timeout_seconds": get_settings().supplement_wait_days * 24 * 3600,
-    })
+    }
+    if helpers:
+        # Parallel agencies first: the route's rarer branch (see RouteEngine.branch).
+        engine.branch(token, HELPERS_ERROR, answer)
+    else:
+        engine.succeed(token, answer)
 
 
 def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float, token: str, at: datetime) -> None:
@@ -132,20 +147,20 @@ def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float,
             note=f"Chờ nộp phí, lệ phí {dossier.fee_vnd:,} đồng / Awaiting the fee of {dossier.fee_vnd:,} VND"
                  .replace(",", ".")))
     due = get_calendar().due_at(at, days)
-    get_engine().succeed(token, {"lead": {"task_id": f"fee-{step_index}", "timeout_seconds": _timeout_seconds(due, at)},
-                                 "helpers": [], "skip": False})
+    get_engine().branch(token, AWAIT_FEE_ERROR, {
+        "lead": {"task_id": f"fee-{step_index}", "timeout_seconds": _timeout_seconds(due, at)}, "helpers": []})
 
 
 def _skip_fee(dossier: Dossier, exemption: FeeExemption, token: str, at: datetime) -> None:
     """The applicant claimed one of the procedure's fee exemptions: the route does not wait
     for the fee (no status 6); the progress log says which exemption and on what legal basis.
-    ``skip`` in the answer sends the state machine past its payment wait."""
+    ``SKIP_ERROR`` sends the state machine past its payment wait."""
     if not any(entry.action == FEE_EXEMPTED for entry in dossier.history):  # a redelivered message logs once
         changes.apply(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action=FEE_EXEMPTED, from_status=dossier.status, to_status=dossier.status,
             note=f"Miễn phí, lệ phí ({exemption.category}): {exemption.name}; căn cứ: {exemption.legal_basis} / "
                  f"Fee exempted ({exemption.category}), legal basis {exemption.legal_basis}: no payment awaited"))
-    get_engine().succeed(token, {"skip": True, "helpers": []})
+    get_engine().branch(token, SKIP_ERROR, {"exemption": exemption.category})
 
 
 def record_payment(dossier_code: str, reference: str) -> Dossier | None:
@@ -283,6 +298,14 @@ def overdue(task_id: str, token: str) -> None:
     get_engine().succeed(token, {"task_id": task.task_id, "timeout_seconds": _timeout_seconds(task.due_at, at)})
 
 
+def _with_due(dossier: Dossier, task: Task) -> dict[str, Any]:
+    """The late task's new deadline in the dossier's record of where it is (public tracking)."""
+    if dossier.open_tasks is None:
+        return {}
+    return {"open_tasks": tuple(replace(t, due_at=task.due_at) if t.task_id == task.task_id else t
+                                for t in dossier.open_tasks)}
+
+
 def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) -> None:
     if not dossier.has_slip(slips.SlipNumber.APOLOGY):
         # The citizen's new date: the later of the late step's new deadline and the date
@@ -294,12 +317,13 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
                      to_status=dossier.status,
                      note=f"Quá hạn tại {task.agency_code}; xin lỗi và hẹn lại / Overdue: apology and new date"),
             slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
-            due_at=promised, overdue=True)
+            due_at=promised, overdue=True, **_with_due(dossier, task))
         return
     changes.apply(dossier, LogEntry(
         at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,
         note=f"Quá hạn lần {task.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
-             f"Overdue again at {task.agency_code}: escalated to the supervising agency"))
+             f"Overdue again at {task.agency_code}: escalated to the supervising agency"),
+        **_with_due(dossier, task))
     agency = get_store().get_agency(task.agency_code)
     supervisor = agency.parent_code if agency is not None else None
     webhooks.enqueue_escalation(task, supervisor)
@@ -343,17 +367,25 @@ def _handle_task_message(body: Mapping[str, Any]) -> None:
 
 
 def agency_task(agency_code: str, task_id: str) -> Task:
-    task = get_task_store().get_task(task_id) if len(task_id) <= 64 else None
+    return own_task(agency_code, task_id, get_task_store().get_task(task_id) if len(task_id) <= 64 else None)
+
+
+def own_task(agency_code: str, task_id: str, task: Task | None) -> Task:
+    """The task read for ``task_id`` if it is the agency's."""
     # Another agency's task does not exist, as far as this agency can tell.
-    if task is None or task.agency_code != agency_code:
+    if task is None or task.agency_code != agency_code or task.task_id != task_id:
         raise NotFound(f"Không tìm thấy nhiệm vụ {task_id} / Task {task_id} not found", code="task_not_found")
     return task
 
 
-def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
-    task = agency_task(agency_code, task_id)
+def decide_task(agency_code: str, task_id: str, decision: Decision, *,
+                read: Task | None = None) -> tuple[Task, Dossier]:
+    """Records an agency's decision on its task (``read``: the agency's task, if read already);
+    the task and the dossier as the decision left them."""
+    task = read if read is not None else agency_task(agency_code, task_id)
     effect = decide(task, decision)
-    if task.role == "lead" and task.status == "open":
+    # Only a lead with parallel agencies (or one opened before they were counted) waits for them.
+    if task.role == "lead" and task.status == "open" and task.helpers != 0:
         pending = [t for t in get_task_store().tasks_of(task.dossier_code)
                    if t.step_index == task.step_index and t.role == "helper" and t.status == "open"]
         if pending:
@@ -397,24 +429,19 @@ def decide_task(agency_code: str, task_id: str, decision: Decision) -> Task:
             dossier_changes = {"result": result}
     closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
                      note=decision.note)
-    if result is not None:
-        # Tagged before the transaction that attaches it commits: a failure after this leaves
-        # an object that no longer expires (a storage leak), never a result S3 deletes. If S3
-        # does not tag, the agency gets 503 storage_unavailable and nothing is written: its
-        # task stays open, the route keeps waiting on the task's token, and the agency's retry
-        # of the same decision goes through again from the start.
-        uploads.mark_attached([result.s3_key])
-    decided = get_task_store().decide(dossier, entry, closed, **dossier_changes)
-    if entry is not None:
-        after = get_store().get_dossier(dossier.code)
-        if after is not None:
-            changes.announce(after, entry)
+    if dossier.open_tasks is not None:
+        # Where the dossier is now (public tracking): without this task, or nowhere once it stops.
+        dossier_changes["open_tasks"] = () if effect.outcome == "stop" else tuple(
+            t for t in dossier.open_tasks if t.task_id != task.task_id)
+    # The result's object is tagged attached, and the citizen told, off the request path from
+    # the table's stream (services/table_events.py).
+    decided, written = get_task_store().decide(dossier, entry, closed, **dossier_changes)
     if effect.outcome == "stop":
-        _cancel_open_tasks(dossier.code, at, keep=task.task_id)
+        _cancel_open_tasks(dossier.code, at, keep=task.task_id, known=dossier.open_tasks)
         _refund_if_paid(dossier)
     if decided.token:
         _answer_route(decided.token, decided)
-    return decided
+    return decided, written or dossier
 
 
 def _result_document(agency_code: str, dossier: Dossier, upload_id: str) -> ResultDocument:
@@ -442,9 +469,16 @@ def _result_document(agency_code: str, dossier: Dossier, upload_id: str) -> Resu
                           content_type=upload.content_type)
 
 
-def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = None) -> None:
+def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = None,
+                       known: tuple[OpenStepTask, ...] | None = None) -> None:
+    """Cancels the dossier's open tasks: the ones its record lists (``known``, read with the
+    closing dossier's version: no task opens on a closed dossier), else all of its tasks."""
     store = get_task_store()
-    for task in store.tasks_of(dossier_code):
+    if known is None:
+        tasks = store.tasks_of(dossier_code)
+    else:
+        tasks = [task for entry in known if entry.task_id != keep and (task := store.get_task(entry.task_id))]
+    for task in tasks:
         if task.status != "open" or task.task_id == keep:
             continue
         try:
@@ -456,8 +490,8 @@ def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = No
             get_engine().stop(cancelled.token, "dossier closed")
 
 
-def heartbeat(agency_code: str, task_id: str) -> Task:
-    task = agency_task(agency_code, task_id)
+def heartbeat(agency_code: str, task_id: str, *, read: Task | None = None) -> Task:
+    task = read if read is not None else agency_task(agency_code, task_id)
     if task.status != "open":
         raise Conflict(f"Nhiệm vụ đã đóng / The task is {task.status}", code="task_closed")
     if task.token:
@@ -482,7 +516,7 @@ def stop_route(dossier: Dossier, reason: str) -> None:
     """The citizen withdrew: close open tasks and the citizen's waits so the route ends."""
     _refund_if_paid(dossier)
     at = now()
-    _cancel_open_tasks(dossier.code, at)
+    _cancel_open_tasks(dossier.code, at, known=dossier.open_tasks)
     store = get_task_store()
     for kind in ("supplement", "payment"):
         wait = store.get_wait(dossier.code, kind)
@@ -497,6 +531,9 @@ def inbox(agency_code: str, status: str, *, cursor: str | None,
         raise InvalidInput("status phải là open, decided hoặc cancelled / status must be open, decided or cancelled",
                            code="invalid_parameter", field="status")
     page = get_task_store().inbox(agency_code, status, cursor=cursor, limit=limit)
+    # Each dossier in full, as the contract shows it (its progress log and slips are what the agency
+    # works from): one read per task. A page of dossier items without them (one BatchGetItem) would
+    # change what agency systems receive, a contract change for a v2.
     store = get_store()
     items = [(task, dossier) for task in page.items if (dossier := store.get_dossier(task.dossier_code))]
     return items, page.next_cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain.dossiers import is_dossier_code
-from chalicelib.domain.errors import NotFound, ServiceUnavailable
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.uploads import (
     ATTACHED_TAGS,
     UNATTACHED_TAGS,
@@ -20,6 +21,7 @@ from chalicelib.domain.uploads import (
     parse_upload_request,
     result_key,
     result_prefix,
+    upload_id_of_key,
     upload_key,
 )
 from chalicelib.integrations.s3 import StorageError
@@ -27,18 +29,20 @@ from chalicelib.services.deps import get_storage, get_store, get_task_store, now
 
 logger = logging.getLogger(__name__)
 
-# An upload never attached to a dossier is forgotten after this (DynamoDB TTL). The bytes
-# are stored tagged motcua-attached=false, which the uploads bucket's lifecycle rule expires
-# after its UnattachedUploadDays (infra/template.json; keep the two equal).
+# An upload never attached to a dossier is forgotten after this (DynamoDB TTL), and refused
+# from then on. The bytes are stored tagged motcua-attached=false, which the uploads bucket's
+# lifecycle rule expires after its UnattachedUploadDays (infra/template.json): keep that at
+# least one day more, the time the table's stream has to tag an attached upload (mark_attached).
 UNATTACHED_UPLOAD_DAYS = 7
 
 
 def is_expired(upload: Upload, at: datetime) -> bool:
     """Too old to attach: its record's TTL has passed (DynamoDB deletes lazily, so it may still be
     read), and the lifecycle rule may already have queued the object for deletion, which tagging
-    it now might not stop. With UnattachedUploadDays at least UNATTACHED_UPLOAD_DAYS, an upload
-    attached before this is tagged before S3 can expire it."""
-    return at >= upload.created_at + timedelta(days=UNATTACHED_UPLOAD_DAYS)
+    it now might not stop. With UnattachedUploadDays at least UNATTACHED_UPLOAD_DAYS + 1, an upload
+    attached before this is tagged (from the stream, within a day) before S3 can expire it."""
+    # In whole seconds, as the record's expires_at (the TTL a submission's transaction checks).
+    return int(at.timestamp()) >= int((upload.created_at + timedelta(days=UNATTACHED_UPLOAD_DAYS)).timestamp())
 
 
 @dataclass(frozen=True)
@@ -104,17 +108,48 @@ def create_agency_upload(agency_code: str, body: Mapping[str, Any]) -> UploadTic
     return UploadTicket(upload, post.url, post.fields, created + timedelta(seconds=settings.upload_url_seconds))
 
 
+def record_stored_object(bucket: str, key: str, size: int) -> bool:
+    """S3 says an object arrived: if it is a citizen's upload, its size is recorded on the upload,
+    which lets a submission check the file in its transaction instead of asking S3. Any other
+    object (another bucket, a result document, a key no upload has) is ignored: False."""
+    upload_id = upload_id_of_key(key)
+    if bucket != get_settings().uploads_bucket or upload_id is None or len(upload_id) > 64:
+        return False
+    return get_store().record_stored_size(upload_id, key, size)
+
+
+def handle_storage_event(body: Mapping[str, Any]) -> int:
+    """One message of the uploads queue: an S3 event notification (``Records`` of ObjectCreated
+    events; S3's test event has none). Returns how many uploads it recorded. Recording twice is
+    harmless, so a redelivered message needs no idempotency record."""
+    recorded = 0
+    records = body.get("Records")
+    for record in records if isinstance(records, list) else []:
+        if not isinstance(record, dict) or not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+            continue
+        s3 = record.get("s3") or {}
+        bucket = (s3.get("bucket") or {}).get("name")
+        stored = s3.get("object") or {}
+        key, size = stored.get("key"), stored.get("size")
+        if not isinstance(bucket, str) or not isinstance(key, str) or not isinstance(size, int):
+            continue
+        # Event keys are URL-encoded, spaces as "+" (S3's notification format).
+        if record_stored_object(bucket, urllib.parse.unquote_plus(key), size):
+            recorded += 1
+    return recorded
+
+
 def mark_attached(s3_keys: Iterable[str]) -> None:
     """Re-tags uploaded objects ``motcua-attached=true`` so that the bucket's lifecycle rule no
     longer expires them.
 
-    Call it after every check and BEFORE the DynamoDB transaction that attaches the uploads
-    commits: a failure in between (the transaction refused, the process gone) then leaves an
-    object tagged true that no dossier holds, a storage leak, and never a dossier whose
-    document S3 deletes. For the same reason a failed transaction never tags them back to
-    false: a concurrent request may have attached the same upload meanwhile. If S3 does not
-    tag, the request fails (503 ``storage_unavailable``) before anything is written; a retry
-    tags again (the same tag set: idempotent)."""
+    Called off the request path, from the table's stream (services/table_events.py), once the
+    transaction that attached the uploads has committed: a refused transaction tags nothing.
+    The tag comes a moment after the commit, or after retries for as long as the stream keeps
+    the record (24 h); the bucket's rule (UnattachedUploadDays) gives an upload at least one day
+    more than the app accepts it for (:data:`UNATTACHED_UPLOAD_DAYS`), so it is tagged before S3
+    may expire it. Tagging again is harmless (the same tag set). Raises ``StorageError`` if S3
+    does not tag, so that the stream's Lambda retries."""
     settings = get_settings()
     storage = get_storage(settings)
     for key in s3_keys:
@@ -123,6 +158,4 @@ def mark_attached(s3_keys: Iterable[str]) -> None:
         except StorageError as error:
             # The key names the owner and the file: not logged.
             logger.warning("could not tag an upload as attached: %s", error)
-            raise ServiceUnavailable(
-                "Kho tệp tạm thời không trả lời, vui lòng thử lại / File storage is not answering, please retry",
-                code="storage_unavailable") from error
+            raise

@@ -22,6 +22,9 @@ Access patterns (no Scan on any request path):
 | 9 | upload by id                          | PK = UPLOAD#<id>, SK = META (TTL: expires_at until attached)       |
 | 10| task by id                            | PK = TASK#<id>, SK = META                                          |
 | 11| an agency's inbox by status, by due   | GSI1: GSI1PK = AGENCY#<code>#TASKS#<status>, GSI1SK = <due>#<id>   |
+|   | (+ the page's dossiers)               | (then pattern 5 per task: the contract's inbox shows each in full) |
+| 5e| where a dossier is now (tracking)     | PK = DOSSIER#<code>, SK = META: its ``open_tasks``, written by the |
+|   |                                       | transactions that open and close tasks (pattern 12 for older ones) |
 | 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
 | 13| a dossier's wait on the citizen/fee   | PK = DOSSIER#<code>, SK = WAIT#<kind> (holds the callback token)   |
 | 5b| a dossier's slips (01-04)             | PK = DOSSIER#<code>, SK begins_with SLIP# (same query as pattern 5)|
@@ -46,9 +49,11 @@ reader ever sees a half-loaded catalogue, whatever its size:
 2. the loader waits until GSI1 lists every new item (the index is eventually consistent),
    then flips the pointer in one small transaction (the summary item, conditional on the
    version it read, so two loaders cannot both win);
-3. after a short grace (a reader that read the old pointer finishes its query), the items of
-   every other version are deleted (old ones, and leftovers of a load that died before its
-   flip). A cursor of an old version is moved onto the live one at the same code.
+3. the items of every version but the new one and the one it replaced are deleted (older ones,
+   and leftovers of a load that died before its flip). Containers remember the pointer for
+   ``MOTCUA_CATALOGUE_CACHE_SECONDS`` (``store/catalogue_cache.py``), so the replaced version
+   stays readable until the next load; a reader that finds nothing under a remembered version
+   reads the pointer again. A cursor of an old version is moved onto the live one at the same code.
 
 An unchanged catalogue (same content digest on the pointer) writes nothing. Agencies are
 not versioned (PK = AGENCY#<code>, SK = META): an agency is valid on its own and loads only
@@ -59,7 +64,7 @@ no pointer version; readers use them until the first versioned load deletes them
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -72,8 +77,25 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import base as _pynamodb_connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from chalicelib.integrations import aws
+
+if TYPE_CHECKING:
+    from botocore.session import Session
+    from pynamodb.connection import TableConnection
+
+
+def _shared_session(env_vars: dict[str, tuple[Any, Any, Any, Any]] | None = None) -> Session:
+    return aws.session()
+
+
+# PynamoDB asks this module-level function for a new botocore session per connection and thread;
+# handing it the process's one session lets the DynamoDB client share the endpoint data that the
+# other clients (S3, Step Functions...) load, instead of loading it again (see integrations/aws.py).
+_pynamodb_connection.get_session = _shared_session  # type: ignore[attr-defined]  # imported there, not exported
 
 META = "META"
 CATALOGUE_PROCEDURES = "CATALOGUE#PROCEDURE"
@@ -227,6 +249,15 @@ class TableItem(Model):
     gsi1 = GSI1()
     gsi2 = GSI2()
 
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        # Every item class shares this base class's connection (same table, same keys and
+        # indexes): PynamoDB would otherwise build one per class used, each with its own botocore
+        # session and client, ~100 ms and several MiB apiece on a cold start.
+        if cls is not TableItem:
+            return TableItem._get_connection()
+        return super()._get_connection()
+
 
 class ProcedureItem(TableItem, discriminator="procedure"):
     code = UnicodeAttribute()
@@ -275,6 +306,10 @@ class DossierItem(TableItem, discriminator="dossier"):
     rating_score = NumberAttribute(null=True)
     rating_comment = UnicodeAttribute(null=True)
     rated_at = UTCDateTimeAttribute(null=True)
+    # The tasks open on the dossier ([{task_id, step_index, kind, agency_code, due_at}]), written in
+    # the transactions that open and close them: public tracking reads this item only. Absent on
+    # dossiers stored before it existed (tracking then reads pattern 12).
+    open_tasks = JSONAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -304,6 +339,7 @@ class TaskItem(TableItem, discriminator="task"):
     outcome = UnicodeAttribute(null=True)
     note = UnicodeAttribute(default="")
     decided_at = UTCDateTimeAttribute(null=True)
+    helpers = NumberAttribute(null=True)  # a lead task's parallel agencies (absent: not recorded)
 
 
 class WaitItem(TableItem, discriminator="wait"):
@@ -395,6 +431,9 @@ class UploadItem(TableItem, discriminator="upload"):
     attached = BooleanAttribute(default=False)
     dossier_code = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # epoch seconds: DynamoDB TTL for never-attached uploads
+    # The object's size as S3 reported it (its ObjectCreated event, or a HeadObject when a submission
+    # found it missing): a submission's transaction checks it against ``size`` instead of asking S3.
+    stored_size = NumberAttribute(null=True)
 
 
 class BoundStore:

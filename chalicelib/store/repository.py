@@ -19,8 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import audit, stats
@@ -33,17 +32,19 @@ from chalicelib.domain.catalogue import (
     agency_from_dict,
     agency_to_dict,
     procedure_from_dict,
+    procedure_from_stored,
     procedure_to_dict,
 )
-from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, Rating, ResultDocument
+from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, OpenStepTask, Rating, ResultDocument
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.slips import Slip, SlipNumber
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.text import fold
 from chalicelib.domain.uploads import Upload, agency_owner
-from chalicelib.domain.workflow import DossierStatus
+from chalicelib.domain.workflow import FINAL_STATUSES, DossierStatus
 from chalicelib.store import models as m
 from chalicelib.store import payments as _payments  # noqa: F401  (its items share the dossier's partition)
+from chalicelib.store.catalogue_cache import CatalogueCache, PointerSnapshot
 
 # DynamoDB allows 100 items in one transaction; a catalogue load is all-or-nothing.
 MAX_TRANSACTION_ITEMS = 100
@@ -59,6 +60,30 @@ NUMBERING_MAX_PAUSE = 0.25
 
 class StoreError(RuntimeError):
     """The table could not do what was asked (not the caller's fault)."""
+
+
+@dataclass(frozen=True)
+class RateCharge:
+    """One use of a rate-limited action to count in a transaction: allowed while fewer than
+    ``limit`` uses are counted in the caller's window (pattern 15)."""
+
+    action: str
+    caller: str
+    window_start: int
+    limit: int
+    expires_at: int
+
+
+class SubmissionRefused(Exception):
+    """A new dossier's transaction was refused by a condition that is not about its number.
+
+    ``uploads`` holds each upload whose condition failed, as the transaction found it (None: no
+    such upload); ``rate_limited`` says the caller's rate row was full. Nothing was written."""
+
+    def __init__(self, *, uploads: dict[str, Upload | None], rate_limited: bool) -> None:
+        super().__init__(f"submission refused (uploads {sorted(uploads)}, rate limited: {rate_limited})")
+        self.uploads = uploads
+        self.rate_limited = rate_limited
 
 
 T = TypeVar("T")
@@ -115,9 +140,20 @@ def _take_page(results: Iterable[m.TableItem], limit: int) -> Page[m.TableItem]:
     return Page(items, None)
 
 
-def _attach_uploads_in(transaction: TransactWrite, refs: Iterable[DocumentRef], *, owner: str, code: str) -> None:
-    """Marks uploads as the dossier's, on condition that they are the owner's and still free."""
+def _attach_uploads_in(transaction: TransactWrite, refs: Iterable[DocumentRef], *, owner: str, code: str,
+                       stored_by: int | None = None) -> None:
+    """Marks uploads as the dossier's, on condition that they are the owner's and still free.
+
+    With ``stored_by`` (epoch seconds) the transaction also checks what a caller would otherwise
+    read first: each upload unexpired at that time and in S3 with its declared size
+    (``stored_size``, recorded from S3's event); a failed check returns the upload's item
+    (ALL_OLD), which tells why without another read."""
     for ref in refs:
+        condition = (m.UploadItem.pk.exists() & (m.UploadItem.attached == False)  # noqa: E712
+                     & (m.UploadItem.owner == owner))
+        if stored_by is not None:
+            condition = (condition & (m.UploadItem.expires_at > stored_by)
+                         & (m.UploadItem.stored_size == m.UploadItem.size))
         transaction.update(
             m.UploadItem(m.upload_pk(ref.upload_id), m.META),
             actions=[
@@ -125,8 +161,8 @@ def _attach_uploads_in(transaction: TransactWrite, refs: Iterable[DocumentRef], 
                 m.UploadItem.dossier_code.set(code),
                 m.UploadItem.expires_at.remove(),
             ],
-            condition=(m.UploadItem.pk.exists() & (m.UploadItem.attached == False)  # noqa: E712
-                       & (m.UploadItem.owner == owner)),
+            condition=condition,
+            return_values="ALL_OLD" if stored_by is not None else None,
             add_version_condition=False,
         )
 
@@ -141,6 +177,23 @@ def _attach_result_in(transaction: TransactWrite, result: ResultDocument, *, own
                    & (m.UploadItem.owner == owner) & (m.UploadItem.dossier_code == code)),
         add_version_condition=False,
     )
+
+
+def _rate_row(charge: RateCharge) -> m.RateItem:
+    return m.RateItem(m.rate_pk(charge.action, charge.caller), m.rate_sk(charge.window_start))
+
+
+def _rate_actions(charge: RateCharge) -> list[Any]:
+    return [m.RateItem.kind.set(m.RateItem), m.RateItem.hits.add(1), m.RateItem.expires_at.set(charge.expires_at)]
+
+
+def _rate_condition(charge: RateCharge) -> Any:
+    return m.RateItem.hits.does_not_exist() | (m.RateItem.hits < charge.limit)
+
+
+def _charge_rate_in(transaction: TransactWrite, charge: RateCharge) -> None:
+    """Counts one use in a transaction, on condition that the window has room (see ``take_rate``)."""
+    transaction.update(_rate_row(charge), actions=_rate_actions(charge), condition=_rate_condition(charge))
 
 
 def _count_in(transaction: TransactWrite, bump: stats.Bump | None, dossier_code: str) -> None:
@@ -218,6 +271,7 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier
         result=_result(item),
         fee_exemption=_fee_exemption(item),
         rating=_rating(item),
+        open_tasks=_open_tasks(item),
     )
 
 
@@ -233,6 +287,22 @@ def _fee_exemption(item: m.DossierItem) -> FeeExemption | None:
         return None
     return FeeExemption(category=str(body["category"]), name=str(body.get("name", "")),
                         legal_basis=str(body.get("legal_basis", "")))
+
+
+def _open_tasks_body(tasks: tuple[OpenStepTask, ...] | None) -> list[dict[str, Any]] | None:
+    if tasks is None:
+        return None
+    return [{"task_id": t.task_id, "step_index": t.step_index, "kind": t.kind, "agency_code": t.agency_code,
+             "due_at": t.due_at.isoformat()} for t in tasks]
+
+
+def _open_tasks(item: m.DossierItem) -> tuple[OpenStepTask, ...] | None:
+    body = item.open_tasks
+    if not isinstance(body, list):
+        return None  # stored before open tasks were kept on the dossier
+    return tuple(OpenStepTask(task_id=str(t["task_id"]), step_index=int(t["step_index"]), kind=str(t["kind"]),
+                              agency_code=str(t["agency_code"]), due_at=datetime.fromisoformat(t["due_at"]))
+                 for t in body)
 
 
 def _rating(item: m.DossierItem) -> Rating | None:
@@ -259,6 +329,7 @@ def _upload(item: m.UploadItem) -> Upload:
         created_at=item.created_at,
         attached=bool(item.attached),
         dossier_code=item.dossier_code,
+        stored_size=int(item.stored_size) if item.stored_size is not None else None,
     )
 
 
@@ -276,29 +347,58 @@ def _numbering_lock(counter_pk: str) -> threading.Lock:
 
 
 class Store(m.BoundStore):
-    _connection: Connection | None = None
-
     def _transaction(self) -> TransactWrite:
-        # One connection (one botocore client) per store: creating one per transaction cost
-        # tens of milliseconds of CPU and megabytes each, which a burst of submissions multiplies.
-        connection = self._connection
-        if connection is None:
-            connection = self._connection = Connection(region=self._region)
-        return TransactWrite(connection=connection)
+        # The models' own connection (one botocore client per process): a connection of the
+        # store's would cost another session and client, tens of ms and MiB on a cold start.
+        return TransactWrite(connection=m.TableItem._get_connection().connection)
 
     # --- catalogue (patterns 0-4; versions: see models.py) ---------------------------
 
+    _catalogue_memory: CatalogueCache | None = None
+
+    @property
+    def catalogue_cache(self) -> CatalogueCache:
+        """This store's per-container memory of the catalogue (catalogue_cache.py); services.deps
+        sets its TTL from the settings."""
+        cache = self._catalogue_memory
+        if cache is None:
+            cache = self._catalogue_memory = CatalogueCache()
+        return cache
+
     def _pointer(self) -> m.CatalogueStatsItem | None:
+        """The pointer as stored now, for writers; readers that follow get it remembered."""
+        return self._read_pointer()[0]
+
+    def _read_pointer(self) -> tuple[m.CatalogueStatsItem | None, PointerSnapshot]:
         try:
             # Consistent: right after a flip, every reader follows the new version.
-            return m.CatalogueStatsItem.get(m.STATS_PK, m.STATS_CATALOGUE_SK, consistent_read=True)
+            pointer = m.CatalogueStatsItem.get(m.STATS_PK, m.STATS_CATALOGUE_SK, consistent_read=True)
         except DoesNotExist:
-            return None
+            pointer = None
+        return pointer, self._remember_pointer(pointer)
 
-    def catalogue_version(self) -> str | None:
-        """The live catalogue version (None: nothing loaded yet, or loaded before versions)."""
+    def _remember_pointer(self, pointer: m.CatalogueStatsItem | None) -> PointerSnapshot:
+        if pointer is None:
+            return self.catalogue_cache.remember_pointer(None, None)
+        return self.catalogue_cache.remember_pointer(pointer.catalogue_version, dict(pointer.body))
+
+    def _live_pointer(self) -> tuple[PointerSnapshot, bool]:
+        """The pointer readers follow, and whether it came from memory (then it may be up to the
+        TTL old: a version flipped meanwhile by another process is not seen yet)."""
+        snapshot = self.catalogue_cache.pointer()
+        if snapshot is not None:
+            return snapshot, True
+        return self._read_pointer()[1], False
+
+    def _stored_version(self) -> str | None:
         pointer = self._pointer()
         return pointer.catalogue_version if pointer is not None else None
+
+    def catalogue_version(self) -> str | None:
+        """The catalogue version readers follow (None: nothing loaded yet, or loaded before
+        versions), as this container remembers it: a load through another process shows within
+        the cache's TTL, one through this store at once."""
+        return self._live_pointer()[0].version
 
     def put_catalogue(self, catalogue: Catalogue) -> CatalogueWrite:
         """Writes the whole catalogue in one transaction (changed agencies, the new version's
@@ -319,9 +419,11 @@ class Store(m.BoundStore):
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                self.catalogue_cache.forget_pointer()
                 raise StoreError("the catalogue was changed by another load meanwhile; run again") from None
             raise
-        deleted = self._retire_versions(keep=plan.version)
+        self._remember_pointer(plan.pointer)  # this container follows the new version at once
+        deleted = self._retire_versions(keep=plan.version, previous=plan.previous)
         return CatalogueWrite(plan.version, changed=True, agencies_written=len(plan.agencies),
                               procedures_written=len(plan.procedures), procedures_deleted=deleted)
 
@@ -330,7 +432,8 @@ class Store(m.BoundStore):
                           on_step: Callable[[str], None] | None = None) -> CatalogueWrite:
         """Loads a catalogue of any size as a new version (see models.py): agencies upserted,
         the version's procedures written in batches, the pointer flipped once the index lists
-        them all, then other versions deleted after ``grace_seconds``. Readers see the old
+        them all, then, after ``grace_seconds``, the versions before the previous one deleted (the
+        previous one stays until the next load: see :meth:`_retire_versions`). Readers see the old
         catalogue or the new one, never a mix. ``on_step`` is told "agencies", "written" (after
         each batch), "indexed", "flipped" and "retired" (for tests and progress)."""
         step = on_step or (lambda name: None)
@@ -357,13 +460,14 @@ class Store(m.BoundStore):
                     raise StoreError("the catalogue was changed by another load meanwhile; run again") from None
                 raise
         except BaseException:
-            if self.catalogue_version() != plan.version:  # never visible: the pointer was not flipped
+            if self._stored_version() != plan.version:  # never visible: the pointer was not flipped
                 self._delete_version(plan.version)
             raise
+        self._remember_pointer(plan.pointer)
         step("flipped")
         if grace_seconds > 0:
             time.sleep(grace_seconds)
-        deleted = self._retire_versions(keep=plan.version)
+        deleted = self._retire_versions(keep=plan.version, previous=plan.previous)
         step("retired")
         return CatalogueWrite(plan.version, changed=True, agencies_written=len(plan.agencies),
                               procedures_written=len(plan.procedures), procedures_deleted=deleted)
@@ -377,6 +481,10 @@ class Store(m.BoundStore):
         digest = catalogue_digest(catalogue.procedures, summary)
         if pointer is not None and pointer.digest == digest and not agencies:
             return None
+        for procedure in catalogue.procedures:
+            # Readers trust stored procedures (procedure_from_stored): check each one here, however
+            # the Catalogue was built. Raises CatalogueError before anything is written.
+            procedure_from_dict(procedure_to_dict(procedure))
         version = new_catalogue_version()
         return _CataloguePlan(
             version=version,
@@ -418,16 +526,31 @@ class Store(m.BoundStore):
         return self._delete_items(
             [item for item in self._catalogue_items() if item.catalogue_version == version])
 
-    def _retire_versions(self, *, keep: str) -> int:
-        """Deletes the procedures of every version but ``keep`` (older ones, leftovers of a load
-        that died before its flip, and items written before versions existed)."""
-        return self._delete_items([item for item in self._catalogue_items() if item.catalogue_version != keep])
+    def _retire_versions(self, *, keep: str, previous: m.CatalogueStatsItem | None) -> int:
+        """Deletes the procedures of every version but ``keep`` and the one it replaced
+        (``previous``, the pointer the load read): other containers follow a remembered pointer
+        for up to the cache's TTL after a flip, so the previous version stays readable until the
+        next load. Older versions, leftovers of a load that died before its flip, and (once a
+        versioned load replaced them) items written before versions existed go."""
+        kept = {keep, previous.catalogue_version if previous is not None else None}
+        return self._delete_items([item for item in self._catalogue_items() if item.catalogue_version not in kept])
 
     def current_procedures(self) -> list[Procedure]:
-        """Every procedure of the live version, by code."""
-        version = self.catalogue_version()
-        return [procedure_from_dict(item.body) for item in self._procedure_query(version)
+        """Every procedure of the live version as stored now (not as remembered), by code."""
+        return self._procedures_of(self._stored_version())
+
+    def _procedures_of(self, version: str | None) -> list[Procedure]:
+        return [self._procedure(item) for item in self._procedure_query(version)
                 if isinstance(item, m.ProcedureItem)]
+
+    def _procedure(self, item: m.ProcedureItem) -> Procedure:
+        """The item's procedure, parsed once per container: a version never changes."""
+        cache = self.catalogue_cache
+        procedure = cache.procedure(item.catalogue_version, item.code)
+        if procedure is None:
+            procedure = procedure_from_stored(item.body)
+            cache.remember_procedure(item.catalogue_version, procedure)
+        return procedure
 
     def _procedure_query(self, version: str | None, **options: Any) -> Iterator[m.TableItem]:
         if version is None:
@@ -440,12 +563,25 @@ class Store(m.BoundStore):
                                       **options)
 
     def get_procedure(self, code: str) -> Procedure | None:
-        version = self.catalogue_version()
+        """The live version's procedure: from memory when this container read it before."""
+        snapshot, remembered = self._live_pointer()
+        known = self.catalogue_cache.procedure(snapshot.version, code)
+        if known is not None:
+            return known
+        item = self._procedure_item(code, snapshot.version)
+        if item is None and remembered:
+            # The remembered version may be retired by now, or lack a procedure a later load added.
+            fresh = self._read_pointer()[1]
+            if fresh.version != snapshot.version:
+                item = self._procedure_item(code, fresh.version)
+        return self._procedure(item) if item is not None else None
+
+    @staticmethod
+    def _procedure_item(code: str, version: str | None) -> m.ProcedureItem | None:
         try:
-            item = m.ProcedureItem.get(m.procedure_pk(code), m.procedure_sk(version))
+            return m.ProcedureItem.get(m.procedure_pk(code), m.procedure_sk(version))
         except DoesNotExist:
             return None
-        return procedure_from_dict(item.body)
 
     def list_procedures(
         self,
@@ -466,26 +602,49 @@ class Store(m.BoundStore):
         ):
             if clause is not None:
                 condition = clause if condition is None else condition & clause
-        version = self.catalogue_version()
         start = _decode_cursor(cursor, partition_attr="GSI1PK", partition=m.CATALOGUE_PROCEDURES)
-        # PynamoDB keeps reading filtered pages until enough items match.
-        results = self._procedure_query(version, filter_condition=condition,
-                                        last_evaluated_key=_onto_version(start, version),
-                                        page_size=max(limit, 50))
-        page = _take_page(results, limit)
-        return Page([procedure_from_dict(item.body) for item in page.items
-                     if isinstance(item, m.ProcedureItem)], page.next_cursor)
+
+        def page_of(version: str | None) -> Page[m.TableItem]:
+            # PynamoDB keeps reading filtered pages until enough items match.
+            return _take_page(self._procedure_query(version, filter_condition=condition,
+                                                    last_evaluated_key=_onto_version(start, version),
+                                                    page_size=max(limit, 50)), limit)
+
+        snapshot, remembered = self._live_pointer()
+        page = page_of(snapshot.version)
+        if not page.items and remembered:
+            # Nothing under a remembered version: it may have been retired since (two loads within
+            # the TTL). Worth one pointer read on an empty answer only.
+            fresh = self._read_pointer()[1]
+            if fresh.version != snapshot.version:
+                page = page_of(fresh.version)
+        return Page([self._procedure(item) for item in page.items if isinstance(item, m.ProcedureItem)],
+                    page.next_cursor)
 
     def list_agencies(self) -> list[Agency]:
         return [agency_from_dict(item.body) for item in m.TableItem.gsi1.query(m.CATALOGUE_AGENCIES)
                 if isinstance(item, m.AgencyItem)]
 
     def get_agency(self, code: str) -> Agency | None:
+        """The agency as stored now (never remembered: auth and webhooks need its latest state)."""
         try:
             item = m.AgencyItem.get(m.agency_pk(code), m.META)
         except DoesNotExist:
             return None
         return agency_from_dict(item.body)
+
+    def public_agencies(self, codes: Iterable[str]) -> dict[str, Agency]:
+        """What the public may know of these agencies (no webhook address), by code, from the
+        agency directory the remembered pointer carries: put_agency rewrites it with the agency,
+        so a rename shows within the cache's TTL at no read. An agency the directory lacks is read
+        from its own item; an unknown one is left out."""
+        directory = self._live_pointer()[0].agencies
+        found: dict[str, Agency] = {}
+        for code in sorted(set(codes)):
+            agency = directory.get(code) or self.get_agency(code)
+            if agency is not None:
+                found[code] = replace(agency, webhook_url=None)
+        return found
 
     def put_agency(self, agency: Agency) -> bool:
         """Adds or updates one agency and its entry in the catalogue summary's directory, in
@@ -505,14 +664,16 @@ class Store(m.BoundStore):
         summary["agencies"] = directory
         version = pointer.catalogue_version if pointer is not None else None
         updated = m.CatalogueStatsItem(m.STATS_PK, m.STATS_CATALOGUE_SK, body=summary, catalogue_version=version,
-                                       digest=catalogue_digest(self.current_procedures(), summary))
+                                       digest=catalogue_digest(self._procedures_of(version), summary))
         try:
             with self._transaction() as transaction:
                 transaction.save(_agency_item(agency))
                 transaction.save(updated, condition=_pointer_condition(pointer))
         except TransactWriteError as error:
+            self.catalogue_cache.forget_pointer()
             raise StoreError(f"could not add agency {agency.code} (the catalogue changed meanwhile?): "
                              f"{error}") from None
+        self._remember_pointer(updated)  # the directory changed: this container shows it at once
         return True
 
     # --- uploads (pattern 9) ------------------------------------------------------
@@ -542,16 +703,22 @@ class Store(m.BoundStore):
         make_code: Callable[[int], str],
         counter_key: tuple[str, str],
         budget_seconds: float = NUMBERING_BUDGET_SECONDS,
+        rate: RateCharge | None = None,
     ) -> Dossier:
-        """Numbers and stores a new dossier in one transaction.
+        """Numbers and stores a new dossier in one transaction, and nothing else on the way.
 
-        The day's counter is read, then bumped with a condition on the value read, in the same
-        transaction that writes the dossier, its first log entry and marks its uploads attached:
-        a number is taken only together with the dossier that bears it, so the day's sequence
-        has no gap even if a write fails or the caller dies half-way, and no duplicate.
+        The day's counter is bumped with a condition on its last value, in the same transaction
+        that writes the dossier, its first log entry, counts the caller's ``rate`` use and marks
+        its uploads attached: a number is taken only together with the dossier that bears it, so
+        the day's sequence has no gap even if a write fails or the caller dies half-way, and no
+        duplicate. The last value is the one this process last saw (``_known_sequences``), not a
+        read: a miss returns the counter as it is (ALL_OLD) and the next try uses that.
+
+        The uploads are checked by the transaction's conditions (``_attach_uploads_in``), the
+        rate row by its own: either failing raises ``SubmissionRefused``, which says which.
 
         Concurrent submissions to the same agency on the same day collide on the counter; the
-        loser reads it again and retries after a jittered, growing pause, for up to
+        loser retries with the value it learnt after a jittered, growing pause, for up to
         ``budget_seconds`` (then 409 ``busy``: nothing was written, the client may retry). The
         threads of one process take turns on a counter (``_numbering_lock``) instead of colliding,
         so that a busy API process (``chalice local``, or one Lambda instance serving several
@@ -564,64 +731,128 @@ class Store(m.BoundStore):
         while True:
             if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 try:
-                    outcome = self._try_numbering(draft, first_entry, make_code=make_code, counter_pk=counter_pk)
+                    outcome = self._try_numbering(draft, first_entry, make_code=make_code, counter_pk=counter_pk,
+                                                  rate=rate)
                 finally:
                     lock.release()
                 if outcome is not None:
                     return outcome
             attempt += 1
-            pause = random.uniform(0, min(NUMBERING_MAX_PAUSE, 0.005 * 2 ** min(attempt, 8)))
+            # A first miss is usually this process's memory being behind (another process numbered
+            # meanwhile, or none was known): the miss taught the real value, try it at once.
+            pause = 0.0 if attempt == 1 else random.uniform(0, min(NUMBERING_MAX_PAUSE, 0.005 * 2 ** min(attempt, 8)))
             if time.monotonic() + pause > deadline:
                 raise Conflict("Hệ thống đang bận, vui lòng thử lại / Too many concurrent submissions, retry",
                                code="busy")
             time.sleep(pause)
 
+    _sequences: dict[str, int] | None = None
+
+    def _known_sequences(self) -> dict[str, int]:
+        """The last number this process saw taken per counter (read and written under the
+        counter's ``_numbering_lock``); a wrong value costs one failed try, never a wrong number."""
+        known = self._sequences
+        if known is None or len(known) > 1024:  # yesterday's counters
+            known = self._sequences = {}
+        return known
+
+    def _learn_sequence(self, counter_pk: str, reason: CancellationReason) -> None:
+        """What a counter whose condition failed holds: its item as the transaction found it, or,
+        from a backend that does not return it, a consistent read."""
+        known = self._known_sequences()
+        item: m.CounterItem | None = None
+        if reason.raw_item:
+            item = m.CounterItem.from_raw_data(reason.raw_item)
+        elif counter_pk in known:
+            # Conditioned on a value and no item came back: the counter is gone (a new table).
+            known.pop(counter_pk, None)
+            return
+        else:
+            try:
+                item = m.CounterItem.get(counter_pk, m.COUNTER_SK, consistent_read=True)
+            except DoesNotExist:
+                item = None
+        if item is None:
+            known.pop(counter_pk, None)
+        else:
+            known[counter_pk] = int(item.last_sequence)
+
     def _try_numbering(self, draft: Dossier, first_entry: LogEntry, *, make_code: Callable[[int], str],
-                       counter_pk: str) -> Dossier | None:
+                       counter_pk: str, rate: RateCharge | None = None) -> Dossier | None:
         """One attempt of ``create_dossier``: the stored dossier, or None if another submission
         took the number first."""
-        try:
-            counter: m.CounterItem | None = m.CounterItem.get(counter_pk, m.COUNTER_SK, consistent_read=True)
-            current = int(counter.last_sequence) if counter is not None else 0
-        except DoesNotExist:
-            counter, current = None, 0
-        sequence = current + 1
+        known = self._known_sequences()
+        current = known.get(counter_pk)
+        sequence = (current or 0) + 1
         code = make_code(sequence)
         dossier = replace(draft, code=code, version=1)
+        # What each item of the transaction is, in pynamodb's order (the puts, then the updates),
+        # to read its cancellation reasons.
+        puts: list[str] = []
+        updates: list[str] = []
         try:
             with self._transaction() as transaction:
-                # pynamodb sends the puts, then the updates: the counter is the first put when it
-                # is created, the first update otherwise; the uploads are the last updates.
-                if counter is None:
-                    transaction.save(
-                        m.CounterItem(counter_pk, m.COUNTER_SK, last_sequence=sequence),
-                        condition=m.CounterItem.pk.does_not_exist(),
-                    )
                 transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
                 transaction.save(_log_item(code, first_entry, 0))
-                if counter is not None:
-                    transaction.update(
-                        counter,
-                        actions=[m.CounterItem.last_sequence.set(sequence)],
-                        condition=m.CounterItem.last_sequence == current,
-                        add_version_condition=False,
-                    )
-                _count_in(transaction, stats.bump_for_submission(dossier), code)
-                _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code)
+                puts += ["dossier", "log"]
+                # An update creates the counter too: one shape whether or not it exists yet.
+                transaction.update(
+                    m.CounterItem(counter_pk, m.COUNTER_SK),
+                    actions=[m.CounterItem.kind.set(m.CounterItem), m.CounterItem.last_sequence.set(sequence)],
+                    condition=(m.CounterItem.pk.does_not_exist() if current is None
+                               else m.CounterItem.last_sequence == current),
+                    return_values="ALL_OLD",
+                    add_version_condition=False,
+                )
+                updates.append("counter")
+                if rate is not None:
+                    _charge_rate_in(transaction, rate)
+                    updates.append("rate")
+                bump = stats.bump_for_submission(dossier)
+                _count_in(transaction, bump, code)
+                if bump is not None:
+                    updates.append("stats")
+                _attach_uploads_in(transaction, dossier.documents, owner=dossier.owner, code=code,
+                                   stored_by=int(draft.submitted_at.timestamp()))
+                updates += [f"upload:{ref.upload_id}" for ref in dossier.documents]
         except TransactWriteError as error:
-            reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-            uploads = len(dossier.documents)
-            if uploads and "ConditionalCheckFailed" in reasons[-uploads:]:
-                raise Conflict(
-                    "Tệp đính kèm đã được dùng cho hồ sơ khác / An upload is already attached to a dossier",
-                    code="upload_already_used",
-                ) from None
-            numbering = (0, 1) if counter is None else (0, 2)  # the counter's and the dossier's places
-            taken = any(reasons[place:place + 1] == ["ConditionalCheckFailed"] for place in numbering)
-            if taken or "TransactionConflict" in reasons:
-                return None  # someone else took this number first: read the counter again
-            raise StoreError(f"could not store dossier: {reasons or error}") from error
+            reasons = dict(zip(puts + updates, error.cancellation_reasons or [], strict=False))
+            failed = {role for role, reason in reasons.items()
+                      if reason is not None and reason.code == "ConditionalCheckFailed"}
+            counter_reason = reasons.get("counter")
+            if "counter" in failed and counter_reason is not None:
+                self._learn_sequence(counter_pk, counter_reason)
+            refused_uploads: dict[str, Upload | None] = {}
+            for role in failed:
+                if role.startswith("upload:"):
+                    raw = reasons[role].raw_item  # type: ignore[union-attr]
+                    refused_uploads[role.removeprefix("upload:")] = (
+                        _upload(m.UploadItem.from_raw_data(raw)) if raw else None)
+            if refused_uploads or "rate" in failed:
+                raise SubmissionRefused(uploads=refused_uploads, rate_limited="rate" in failed) from None
+            conflict = any(r is not None and r.code == "TransactionConflict" for r in reasons.values())
+            if failed & {"counter", "dossier"} or conflict:
+                return None  # someone else took this number first: try the next one
+            codes = [r.code if r else None for r in (error.cancellation_reasons or [])]
+            raise StoreError(f"could not store dossier: {codes or error}") from error
+        known[counter_pk] = sequence
         return replace(dossier, history=(first_entry,))
+
+    def record_stored_size(self, upload_id: str, s3_key: str, size: int) -> bool:
+        """Records the size S3 reports for an upload's object; False when no upload has that id
+        and key (an object this table does not know of), or it is already attached."""
+        try:
+            m.UploadItem(m.upload_pk(upload_id), m.META).update(
+                actions=[m.UploadItem.stored_size.set(size)],
+                condition=(m.UploadItem.pk.exists() & (m.UploadItem.s3_key == s3_key)
+                           & (m.UploadItem.attached == False)),  # noqa: E712
+                add_version_condition=False,
+            )
+        except UpdateError as error:
+            if _conditional_failure(error):
+                return False
+            raise StoreError(f"could not record the stored size of upload {upload_id}: {error}") from error
+        return True
 
     @staticmethod
     def _dossier_item(dossier: Dossier) -> m.DossierItem:
@@ -644,6 +875,7 @@ class Store(m.BoundStore):
             rating_score=dossier.rating.score if dossier.rating else None,
             rating_comment=dossier.rating.comment if dossier.rating else None,
             rated_at=dossier.rating.rated_at if dossier.rating else None,
+            open_tasks=_open_tasks_body(dossier.open_tasks),
             gsi1pk=m.owner_pk(dossier.owner), gsi1sk=m.submitted_sk(submitted, dossier.code),
             gsi2pk=m.agency_dossiers_pk(dossier.agency_code), gsi2sk=m.submitted_sk(submitted, dossier.code),
         )
@@ -687,7 +919,10 @@ class Store(m.BoundStore):
         dossier_item: m.DossierItem | None = None
         history: list[LogEntry] = []
         slips: list[Slip] = []
-        for item in m.TableItem.query(m.dossier_pk(code), consistent_read=True):
+        # LOG# < META < PAYMENT# < SLIP#: the audit trail (AUDIT#, one line per staff read, the
+        # partition's longest part) and the waits are not read, nor paid for.
+        in_range = m.TableItem.sk.between(m.LOG_PREFIX, "SLIP$")
+        for item in m.TableItem.query(m.dossier_pk(code), in_range, consistent_read=True):
             if isinstance(item, m.DossierItem):
                 dossier_item = item
             elif isinstance(item, m.LogItem):
@@ -697,6 +932,14 @@ class Store(m.BoundStore):
         if dossier_item is None:
             return None
         return replace(_dossier(dossier_item, tuple(history)), slips=tuple(slips))
+
+    def get_dossier_record(self, code: str) -> Dossier | None:
+        """The dossier's own item only, without its log, slips and audit lines (one GetItem):
+        for readers that show none of those (public tracking)."""
+        try:
+            return _dossier(m.DossierItem.get(m.dossier_pk(code), m.META, consistent_read=True))
+        except DoesNotExist:
+            return None
 
     def list_dossiers_of(self, owner: str, *, cursor: str | None, limit: int) -> Page[Dossier]:
         partition = m.owner_pk(owner)
@@ -723,8 +966,14 @@ class Store(m.BoundStore):
             sort_key = m.slip_sk(int(slip.number), slip.issued_at.isoformat(), uuid.uuid4().hex[:12])
             transaction.save(m.SlipItem(m.dossier_pk(dossier.code), sort_key, number=int(slip.number),
                                         issued_at=slip.issued_at, issued_by=slip.issued_by, details=slip.details))
-        return replace(updated, version=dossier.version + 1, history=(*dossier.history, entry),
-                       slips=(*dossier.slips, *issued))
+        # In the order a read gives (the items' sort keys), so that callers may answer with it.
+        at = entry.at.isoformat()
+        place = len(dossier.history)
+        while place and dossier.history[place - 1].at.isoformat() > at:
+            place -= 1
+        slips_in_order = sorted((*dossier.slips, *issued), key=lambda s: (int(s.number), s.issued_at.isoformat()))
+        return replace(updated, version=dossier.version + 1,
+                       history=(*dossier.history[:place], entry, *dossier.history[place:]), slips=tuple(slips_in_order))
 
     def apply_change(self, dossier: Dossier, entry: LogEntry, *, attach: Iterable[DocumentRef] = (),
                      slips: Iterable[Slip] = (), **changes: Any) -> Dossier:
@@ -776,11 +1025,9 @@ class Store(m.BoundStore):
     def take_rate(self, action: str, caller: str, *, window_start: int, limit: int, expires_at: int) -> bool:
         """Counts one use of ``action`` by ``caller`` in the window, unless ``limit`` uses are
         already counted there (then False, and nothing is counted)."""
-        row = m.RateItem(m.rate_pk(action, caller), m.rate_sk(window_start))
+        charge = RateCharge(action, caller, window_start, limit, expires_at)
         try:
-            row.update(actions=[m.RateItem.kind.set(m.RateItem), m.RateItem.hits.add(1),
-                                m.RateItem.expires_at.set(expires_at)],
-                       condition=m.RateItem.hits.does_not_exist() | (m.RateItem.hits < limit))
+            _rate_row(charge).update(actions=_rate_actions(charge), condition=_rate_condition(charge))
         except UpdateError as error:
             if _conditional_failure(error):
                 return False
@@ -790,10 +1037,9 @@ class Store(m.BoundStore):
     # --- statistics (pattern 14) ------------------------------------------------
 
     def catalogue_summary(self) -> dict[str, Any] | None:
-        try:
-            return dict(m.CatalogueStatsItem.get(m.STATS_PK, m.STATS_CATALOGUE_SK).body)
-        except DoesNotExist:
-            return None
+        """The summary the catalogue pointer carries, as this container remembers it (up to the TTL)."""
+        summary = self._live_pointer()[0].summary
+        return dict(summary) if summary is not None else None
 
     def statistics(self) -> tuple[dict[str, Any] | None, list[stats.CounterRow]]:
         """The catalogue summary and every agency-month counter row, in one Query."""
@@ -895,6 +1141,7 @@ def _task_item(task: Task) -> m.TaskItem:
         role=task.role, agency_code=task.agency_code, status=task.status, opened_at=task.opened_at,
         due_at=task.due_at, last_step=task.last_step, token=task.token, overdue_count=task.overdue_count,
         decision=task.decision, outcome=task.outcome, note=task.note, decided_at=task.decided_at,
+        helpers=task.helpers,
         gsi1pk=m.agency_inbox_pk(task.agency_code, task.status),
         gsi1sk=m.inbox_sk(task.due_at.isoformat(), task.task_id),
         gsi2pk=m.dossier_tasks_pk(task.dossier_code),
@@ -913,7 +1160,16 @@ def _task(item: m.TaskItem) -> Task:
         overdue_count=int(item.overdue_count or 0), decision=item.decision,
         outcome=item.outcome,  # type: ignore[arg-type]
         note=item.note or "", decided_at=item.decided_at,
+        helpers=int(item.helpers) if item.helpers is not None else None,
     )
+
+
+_FINAL = sorted(int(status) for status in FINAL_STATUSES)
+
+
+def _open_step_task(task: Task) -> OpenStepTask:
+    return OpenStepTask(task_id=task.task_id, step_index=task.step_index, kind=task.kind,
+                        agency_code=task.agency_code, due_at=task.due_at)
 
 
 @dataclass(frozen=True)
@@ -932,19 +1188,35 @@ class TaskStore:
         self._store = store
 
     def open_tasks(self, tasks: Iterable[Task]) -> list[Task]:
-        """Stores new tasks; a task already stored (a redelivered message) is left as it is."""
-        opened: list[Task] = []
-        for task in tasks:
-            try:
-                _task_item(task).save(condition=m.TaskItem.pk.does_not_exist())
-                opened.append(task)
-            except PutError as error:
-                if not _conditional_failure(error):
-                    raise StoreError(str(error)) from error
-                existing = self.get_task(task.task_id)
-                if existing is not None:
-                    opened.append(existing)
-        return opened
+        """Stores a step's new tasks (of one dossier) and records them on the dossier as where it
+        is now, in one transaction: all or none. Tasks already stored (a redelivered message) are
+        returned as they are, the first delivery having recorded them."""
+        new = list(tasks)
+        if not new:
+            return []
+        code = new[0].dossier_code
+        record = _open_tasks_body(tuple(_open_step_task(task) for task in new))
+
+        def build(transaction: TransactWrite) -> None:
+            for task in new:
+                transaction.save(_task_item(task), condition=m.TaskItem.pk.does_not_exist())
+            # Any version makes PynamoDB add one to the stored version, unconditionally: a change
+            # of the dossier read before this write then fails instead of putting the old list back.
+            # Never on a closed dossier: a closing change wins or fails, and its list of open
+            # tasks is then complete for whoever cancels them.
+            transaction.update(m.DossierItem(m.dossier_pk(code), m.META, version=0),
+                               actions=[m.DossierItem.open_tasks.set(record)],
+                               condition=m.DossierItem.pk.exists() & ~m.DossierItem.status.is_in(*_FINAL),
+                               add_version_condition=False)
+
+        try:
+            self._store.write(build, conflict=_task_closed, failure=f"could not open the tasks of {code}")
+        except Conflict:
+            stored = [self.get_task(task.task_id) for task in new]
+            if any(task is None for task in stored):  # no redelivery: the dossier is gone
+                raise StoreError(f"could not open the tasks of {code}") from None
+            return [task for task in stored if task is not None]
+        return new
 
     def get_task(self, task_id: str) -> Task | None:
         try:
@@ -987,10 +1259,11 @@ class TaskStore:
         return self.get_task(task.task_id) or closed
 
     @staticmethod
-    def _close_in(transaction: TransactWrite, closed: Task) -> None:
+    def _close_in(transaction: TransactWrite, closed: Task, *, same_token: bool = False) -> None:
         """Closes an open task by updating only what closing changes: the route may be
         attaching its callback token at the same moment, and a whole-item write would
-        erase it (then nobody would answer the route)."""
+        erase it (then nobody would answer the route). ``same_token``: only if the task's
+        token is still ``closed.token`` (the closer answers the route with it)."""
         actions: list[Any] = [
             m.TaskItem.status.set(closed.status),
             m.TaskItem.gsi1pk.set(m.agency_inbox_pk(closed.agency_code, closed.status)),
@@ -1000,28 +1273,46 @@ class TaskStore:
                        else m.TaskItem.decided_at.remove())
         for attribute, value in ((m.TaskItem.decision, closed.decision), (m.TaskItem.outcome, closed.outcome)):
             actions.append(attribute.set(value) if value is not None else attribute.remove())
+        condition = m.TaskItem.status == "open"
+        if same_token:
+            condition &= (m.TaskItem.token == closed.token if closed.token is not None
+                          else m.TaskItem.token.does_not_exist())
         transaction.update(m.TaskItem(m.task_pk(closed.task_id), m.META), actions=actions,
-                           condition=m.TaskItem.status == "open", add_version_condition=False)
+                           condition=condition, add_version_condition=False)
 
-    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, **changes: Any) -> Task:
+    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task,
+               **changes: Any) -> tuple[Task, Dossier | None]:
         """Closes the task and moves the dossier in one transaction (nothing if either moved meanwhile).
         A ``result`` in ``changes`` is recorded on the dossier and its upload marked attached, on
-        condition that the upload is the deciding agency's, for this dossier and still free."""
-        result = changes.get("result")
+        condition that the upload is the deciding agency's, for this dossier and still free.
+        Returns the task and the dossier as written (None without ``entry``), nothing read back:
+        the task's token is the one the transaction found on it."""
+        try:
+            return closed, self._decide_once(dossier, entry, closed, changes)
+        except Conflict:
+            current = self.get_task(closed.task_id)
+            if current is None or current.status != "open" or current.token == closed.token:
+                raise  # the task or the dossier did move meanwhile
+            # The route gave the task its callback token since it was read: decide again with it.
+            retried = replace(closed, token=current.token)
+            return retried, self._decide_once(dossier, entry, retried, changes)
 
-        def build(transaction: TransactWrite) -> None:
-            self._close_in(transaction, closed)
-            if entry is not None:
-                self._store.change_in(transaction, dossier, entry, **changes)
-                if isinstance(result, ResultDocument):
-                    _attach_result_in(transaction, result, owner=agency_owner(closed.agency_code),
-                                      code=dossier.code)
+    def _decide_once(self, dossier: Dossier, entry: LogEntry | None, closed: Task,
+                     changes: dict[str, Any]) -> Dossier | None:
+        def build(transaction: TransactWrite) -> Dossier | None:
+            self._close_in(transaction, closed, same_token=True)
+            if entry is None:
+                return None
+            updated = self._store.change_in(transaction, dossier, entry, **changes)
+            result = changes.get("result")
+            if isinstance(result, ResultDocument):
+                _attach_result_in(transaction, result, owner=agency_owner(closed.agency_code), code=dossier.code)
+            return updated
 
         try:
-            self._store.write(build, conflict=_task_closed, failure="could not record the decision")
+            return self._store.write(build, conflict=_task_closed, failure="could not record the decision")
         except StoreError as error:
             raise Conflict(str(error), code="conflict") from None
-        return self.get_task(closed.task_id) or closed
 
     def record_overdue(self, task: Task, new_due: datetime) -> Task:
         updated = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)

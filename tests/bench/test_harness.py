@@ -64,6 +64,22 @@ def test_cost_arithmetic() -> None:
     assert per_million["API Gateway"] == pytest.approx(requests * 3.50)
 
 
+def test_the_stream_workers_records_are_lambda_invocations_without_sqs() -> None:
+    results = _calls_results()
+    results["background"]["workers"]["stream worker"] = [  # type: ignore[index]
+        {"seconds": 0.2, "rru": 2.0, "wru": 2.0, "by_operation": {"email:SendEmail": 1, "sns:Publish": 1}},
+        {"seconds": 0.1, "rru": 0.0, "wru": 0.0, "by_operation": {"s3:PutObjectTagging": 1}},
+    ]
+    memory = {"api_handler": 1024, "on_task_message": 512, "on_webhook_message": 256, "on_table_record": 256}
+    without = cost.usage_per_dossier(_calls_results(), memory)
+    usage = cost.usage_per_dossier(results, memory)
+    assert usage.lambda_requests == without.lambda_requests + 2
+    assert usage.lambda_gb_seconds == pytest.approx(without.lambda_gb_seconds + 0.25 * 0.3)
+    assert usage.sqs_requests == without.sqs_requests
+    assert (usage.emails, usage.sms) == (without.emails + 1, without.sms + 1)
+    assert usage.s3_puts == without.s3_puts + 1
+
+
 def test_price_table_says_what_is_confirmed() -> None:
     for price in cost.PRICES.values():
         assert price.source and (price.confirmed or price.note)

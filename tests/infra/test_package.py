@@ -35,7 +35,8 @@ STACK_SETTINGS = {
     "MOTCUA_NOTIFY_FROM_EMAIL": "NotifySenderIdentity",
     "MOTCUA_STRIPE_SECRET_NAME": "StripeSecret",
 }
-FUNCTIONS = {"APIHandler": None, "OnTaskMessage": "TaskQueue", "OnWebhookMessage": "WebhookQueue"}
+FUNCTIONS = {"APIHandler": None, "OnTaskMessage": "TaskQueue", "OnWebhookMessage": "WebhookQueue",
+             "OnTableRecord": None, "OnUploadEvent": "UploadEventsQueue"}
 _SUB_NAME = re.compile(r"\$\{([^}!]+)\}")
 
 
@@ -95,7 +96,7 @@ def test_functions_get_the_stack_settings_sizes_and_own_roles(template: dict[str
         for variable, target in STACK_SETTINGS.items():
             assert referenced(variables.get(variable)) == {target}, (name, variable)
         assert variables["MOTCUA_PROVINCE"] == template["Parameters"]["Province"]["Default"]
-        assert props["MemorySize"] >= 256 and props["Timeout"] <= (29 if queue is None else 900)
+        assert props["MemorySize"] >= 256 and props["Timeout"] <= (29 if name == "APIHandler" else 900)
         role = props["Role"]["Fn::GetAtt"][0]
         assert resources[role]["Type"] == "AWS::IAM::Role"
         roles.add(role)
@@ -105,6 +106,19 @@ def test_functions_get_the_stack_settings_sizes_and_own_roles(template: dict[str
             # Lambda refuses an event source whose queue hides messages for less than the timeout.
             assert props["Timeout"] <= resources[queue]["Properties"]["VisibilityTimeout"]
     assert len(roles) == len(FUNCTIONS), "each function has its own role"
+
+
+def test_the_table_stream_worker_reads_the_tables_stream_and_reports_failed_records(
+        template: dict[str, Any]) -> None:
+    table = template["Resources"]["MotcuaTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    (event,) = template["Resources"]["OnTableRecord"]["Properties"]["Events"].values()
+    props = event["Properties"]
+    assert event["Type"] == "DynamoDB"
+    assert props["Stream"] == {"Fn::GetAtt": ["MotcuaTable", "StreamArn"]}  # not chalice's placeholder
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert referenced(props["DestinationConfig"]["OnFailure"]["Destination"]) == {"TableEventsDeadLetterQueue"}
 
 
 def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
@@ -157,6 +171,24 @@ def test_buckets_are_private_encrypted_tls_only_with_fresh_signatures(template: 
     rules = buckets["UploadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     assert any(rule.get("TagFilters") == [{"Key": "motcua-attached", "Value": "false"}] and "ExpirationInDays" in rule
                for rule in rules), "uploads never attached must expire"
+
+
+def test_the_uploads_bucket_tells_the_upload_events_queue_of_citizens_uploads(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    bucket = resources["UploadsBucket"]
+    (notification,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    assert referenced(notification["Queue"]) == {"UploadEventsQueue"}
+    # S3 checks it may send when the configuration is put: the queue's policy must exist first.
+    assert "UploadEventsQueuePolicy" in bucket["DependsOn"]
+    policy = resources["UploadEventsQueuePolicy"]["Properties"]
+    assert [referenced(queue) for queue in policy["Queues"]] == [{"UploadEventsQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    source = statement["Condition"]["ArnEquals"]["aws:SourceArn"]["Fn::Sub"]
+    bucket_name = bucket["Properties"]["BucketName"]["Fn::Sub"]
+    assert source.endswith(f":s3:::{bucket_name}")  # this stack's uploads bucket only
 
 
 def test_every_queue_with_a_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:

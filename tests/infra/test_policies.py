@@ -2,11 +2,12 @@
 paths call, and every AWS call in ``chalicelib`` is granted to some function (or is ops-only).
 
 ``REQUIRED`` was derived by reading the code: the API handler serves every route; the task
-worker runs ``routing.handle_task_message`` (route callbacks, status changes with their
-notifications and refunds, webhook events); the webhook worker runs
-``webhooks.handle_webhook_message`` (reads the task, dossier and endpoint, disables a gone
-endpoint, re-queues retries, dead-letters). Both workers keep Powertools idempotency records in
-the table (``store/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
+worker runs ``routing.handle_task_message`` (route callbacks, status changes and refunds,
+webhook events); the webhook worker runs ``webhooks.handle_webhook_message`` (reads the task,
+dossier and endpoint, disables a gone endpoint, re-queues retries, dead-letters); the table-events
+worker runs ``table_events.handle_stream_batch`` (the citizens' e-mail and SMS, attached uploads'
+tags). The three workers keep Powertools idempotency records in the table
+(``store/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
 A new AWS call found by the scan below and granted to no function fails
 ``test_every_aws_call_in_the_code_is_granted``: add the action to the policy file of each function
 that reaches it, and here.
@@ -30,6 +31,8 @@ POLICY_FILES = {
     "api_handler": "policy-api.json",
     "on_task_message": "policy-task-worker.json",
     "on_webhook_message": "policy-webhook-worker.json",
+    "on_table_record": "policy-table-events.json",
+    "on_upload_event": "policy-upload-events.json",
 }
 
 _LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}  # its own log group (created by the template)
@@ -38,9 +41,10 @@ _ITEMS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamo
 _NOTIFY = {"ses:SendEmail", "sns:Publish"}
 
 REQUIRED: dict[str, set[str]] = {
-    "api_handler": _LOGS | _ITEMS | _NOTIFY | {
+    # Citizens are told from the table's stream (on_table_record), not by the API or the task worker.
+    "api_handler": _LOGS | _ITEMS | {
         "s3:PutObject",  # presigned POSTs (uploads/, results/), slip PDFs (slips/)
-        # the POST's motcua-attached=false tag (S3 checks the signer may tag), and =true on attach
+        # the POST's motcua-attached=false tag (S3 checks the signer may tag)
         "s3:PutObjectTagging",
         "s3:GetObject",  # HeadObject of uploads, presigned GETs of templates, results and slips
         "s3:ListBucket",  # so that HeadObject of a missing key is a 404, not a 403
@@ -49,7 +53,7 @@ REQUIRED: dict[str, set[str]] = {
         "cognito-idp:DescribeUserPool",  # GET /config: the password policy
         "secretsmanager:GetSecretValue",  # Stripe keys: payments, the Stripe webhook, refunds
     },
-    "on_task_message": _LOGS | _CONSUME | _ITEMS | _NOTIFY | {
+    "on_task_message": _LOGS | _CONSUME | _ITEMS | {
         "states:SendTaskSuccess", "states:SendTaskFailure",
         "sqs:SendMessage",  # webhook events, escalations
         "secretsmanager:GetSecretValue",  # refunds when a wait expires after payment
@@ -60,6 +64,17 @@ REQUIRED: dict[str, set[str]] = {
         "sqs:SendMessage",  # retries (webhook queue) and dead letters (its DLQ)
         "secretsmanager:GetSecretValue",  # the agency's signing secrets, motcua/<province>/webhooks/<code>
     },
+    # services/table_events.py: reads the dossier (Query) and keeps idempotency records for the
+    # notifications, e-mails and texts the citizen, tags attached uploads; its event source reads
+    # the table's stream and sends the batches it gives up on to its dead-letter queue.
+    "on_table_record": _LOGS | _ITEMS | _NOTIFY | {
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+        "sqs:SendMessage",
+        "s3:PutObjectTagging",
+    },
+    # services/uploads.handle_storage_event: S3's ObjectCreated events, each a conditional
+    # UpdateItem of the upload's record (its stored size).
+    "on_upload_event": _LOGS | _CONSUME | {"dynamodb:UpdateItem"},
 }
 
 # Calls that exist in chalicelib but run with ops' credentials (catalogue loading, tools), never

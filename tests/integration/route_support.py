@@ -18,20 +18,24 @@ from chalicelib.services.agency_auth import issue_key
 from chalicelib.services.deps import get_store
 from chalicelib.services.routing import handle_task_message
 from tests.factories import DESK, JUSTICE, create_submission
+from tests.integration.stream_support import drain_stream
 
 
 def pump(until: Callable[[], bool], *, seconds: float = 20) -> None:
-    """Hands the route's messages to the app until ``until()`` holds."""
+    """Hands the route's messages, and the table stream's records, to the app until ``until()``
+    holds (the stream drained once more then: what the last message wrote is handled too)."""
     sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
     queue = os.environ["MOTCUA_TASK_QUEUE_URL"]
     deadline = time.monotonic() + seconds
     while not until():
         assert time.monotonic() < deadline, "the route did not get there in time"
+        drain_stream()
         for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
                                            WaitTimeSeconds=0).get("Messages", []):
             handle_task_message(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
         time.sleep(0.05)
+    drain_stream()
 
 
 def execution_status(code: str) -> str:

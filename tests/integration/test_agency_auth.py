@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -295,3 +295,40 @@ def test_domain_errors_are_the_contracts(sample_key: str) -> None:
         authenticate_agency(sample_key + "x")
     assert isinstance(caught.value, Unauthenticated)
     assert caught.value.code == "invalid_api_key"
+
+
+def test_a_call_on_a_task_reads_the_key_and_the_task_at_once(monkeypatch: pytest.MonkeyPatch,
+                                                               sample_key: str) -> None:
+    """One consistent BatchGetItem; a bad key (revoked a moment ago included) gets the one error
+    and never the task."""
+    from pynamodb.connection.base import Connection
+
+    from chalicelib.domain.tasks import Task
+    from chalicelib.services.agency_auth import authenticate_agency_on_task
+    from chalicelib.store.repository import _task_item
+
+    at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    task = Task(task_id="t-desk-1", dossier_code="000.00.21.H38-261126-0001", step_index=0, kind="reception",
+                role="lead", agency_code=DESK, status="open", opened_at=at, due_at=at, helpers=0)
+    _task_item(task).save()
+    operations: list[dict[str, Any]] = []
+    real = Connection.dispatch
+
+    def spy(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        operations.append({"name": operation_name, **operation_kwargs})
+        return real(self, operation_name, operation_kwargs)
+
+    monkeypatch.setattr(Connection, "dispatch", spy)
+    assert authenticate_agency_on_task(sample_key, "t-desk-1") == (
+        AgencyPrincipal(DESK, key_id_of(sample_key)), task)
+    assert [(o["name"], o["RequestItems"][get_settings().table_name]["ConsistentRead"]) for o in operations] == [
+        ("BatchGetItem", True)]
+    assert authenticate_agency_on_task(sample_key, "no-such-task") == (AgencyPrincipal(DESK, key_id_of(sample_key)),
+                                                                       None)
+    for bad in (sample_key[:-SECRET_CHARS] + generate_key(DESK).plaintext[-SECRET_CHARS:], "junk"):
+        with pytest.raises(Unauthenticated) as caught:
+            authenticate_agency_on_task(bad, "t-desk-1")
+        assert (caught.value.code, caught.value.message) == (INVALID_API_KEY, INVALID_API_KEY_MESSAGE)
+    revoke_key(key_id_of(sample_key))
+    with pytest.raises(Unauthenticated):
+        authenticate_agency_on_task(sample_key, "t-desk-1")

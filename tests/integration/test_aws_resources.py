@@ -45,14 +45,33 @@ def write_template(tmp_path: Path, resources: dict[str, Any], outputs: dict[str,
 def test_outputs_are_resolved(outputs: dict[str, str]) -> None:
     assert set(outputs) == {"TableName", "UploadsBucketName", "DocumentsBucketName",
                             "CitizenUserPoolId", "CitizenUserPoolClientId", "TaskQueueUrl", "WebhookQueueUrl",
-                            "WebhookDeadLetterQueueUrl", "RouteStateMachineArn", "NotifyFromEmail"}
+                            "WebhookDeadLetterQueueUrl", "RouteStateMachineArn", "NotifyFromEmail",
+                            "UploadEventsQueueUrl", "TableStreamArn", "TableEventsDeadLetterQueueUrl"}
     assert outputs["TaskQueueUrl"].endswith("/123456789012/motcua-lamdong-tasks")
+    # The table streams both images (services/table_events.py compares an upload's before and after).
+    assert outputs["TableStreamArn"].startswith(f"arn:aws:dynamodb:{REGION}:123456789012:table/motcua-lamdong/stream/")
+    table = boto3.client("dynamodb", region_name=REGION).describe_table(TableName="motcua-lamdong")["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert outputs["RouteStateMachineArn"].endswith(":stateMachine:motcua-lamdong-route")
     assert outputs["TableName"] == "motcua-lamdong"
     assert outputs["UploadsBucketName"] == "motcua-lamdong-uploads-123456789012"
     assert outputs["DocumentsBucketName"] == "motcua-lamdong-documents-123456789012"
     assert outputs["CitizenUserPoolId"].startswith(f"{REGION}_")
     assert outputs["CitizenUserPoolClientId"]
+
+
+def test_the_uploads_bucket_notifies_the_upload_events_queue(outputs: dict[str, str]) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    configuration = s3.get_bucket_notification_configuration(Bucket=outputs["UploadsBucketName"])
+    (queue,) = configuration["QueueConfigurations"]
+    assert queue["QueueArn"].endswith(":motcua-lamdong-upload-events")
+    assert queue["Events"] == ["s3:ObjectCreated:*"]
+    assert queue["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "uploads/"}]
+    assert outputs["UploadEventsQueueUrl"].endswith("/motcua-lamdong-upload-events")
+    sqs = boto3.client("sqs", region_name=REGION)
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=outputs["UploadEventsQueueUrl"],
+                                                 AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert policy["Statement"][0]["Principal"] == {"Service": "s3.amazonaws.com"}
 
 
 def test_names_match_the_local_stage(outputs: dict[str, str]) -> None:
@@ -203,8 +222,8 @@ def test_the_state_machine_runs_the_route_definition(outputs: dict[str, str]) ->
 
 def test_untranslated_property_is_an_error(moto: None, tmp_path: Path) -> None:
     template = write_template(tmp_path, {"B": {"Type": "AWS::S3::Bucket", "Properties": {
-        "BucketName": "b", "NotificationConfiguration": {"QueueConfigurations": []}}}})
-    with pytest.raises(TemplateError, match="NotificationConfiguration"):
+        "BucketName": "b", "AccelerateConfiguration": {"AccelerationStatus": "Enabled"}}}})
+    with pytest.raises(TemplateError, match="AccelerateConfiguration"):
         create_resources(template, province="lamdong", endpoint_url=None, region=REGION)
 
 

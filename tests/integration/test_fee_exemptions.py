@@ -17,6 +17,7 @@ from tests.factories import DESK, JUSTICE, create_catalogue, create_procedure_di
 from tests.integration import route_support
 from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
 from tests.integration.test_dossiers_api import body_of, call, create_uploaded_file
+from tests.integration.test_routing import states_entered
 
 EXEMPT_PROCEDURE = "LT.0005"
 POOR = {"category": "poor_household", "name": "Người thuộc hộ nghèo", "legal_basis": "law"}
@@ -83,6 +84,9 @@ def test_an_exempt_applicant_skips_the_fee_wait(api: Any, exempting_catalogue: N
     # The state machine went past its payment wait: nobody was asked to wait for the fee.
     assert "payment.await" not in route_messages and "payment.expired" not in route_messages
     assert route_messages.count("step.schedule") == 3
+    # Its schedule answered Motcua.Skip, caught straight to the step's end.
+    assert states_entered(code) == ["Route", "ScheduleStep", "AwaitLead", "ScheduleStep", "StepDone",
+                                    "ScheduleStep", "AwaitLead", "Closed"]
     assert get_task_store().get_wait(code, "payment") is None
     dossier = get_store().get_dossier(code)
     assert dossier is not None and dossier.status is DossierStatus.DONE and dossier.fee_status == "exempt"

@@ -65,7 +65,6 @@ from tests.integration.route_support import (
     at_last_step,
     execution_status,
     pump,
-    tagging_fails,
 )
 from tests.integration.test_payments import FEE, WEBHOOK_SECRET, awaiting_fee, sign
 
@@ -122,12 +121,6 @@ STRIPE_OPERATIONS = {
 PAYMENT_OPERATIONS = {
     ("/dossiers/{code}/payment", "post"),
     ("/webhooks/stripe", "post"),
-}
-# The routes that attach uploads re-tag them in S3 first: they may answer 503 too.
-ATTACHING_OPERATIONS = {
-    ("/dossiers", "post"),
-    ("/dossiers/{code}/supplement", "post"),
-    ("/agency/tasks/{task_id}/decision", "post"),
 }
 AGENCY_OPERATIONS = {
     ("/agency/tasks", "get"),
@@ -440,8 +433,8 @@ def test_slips_and_the_current_step_follow_the_presenter(spec: dict[str, Any]) -
 
 
 def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
-    """And so is the one 5xx: 503 from the payment routes, which need Stripe, and from the
-    routes that attach uploads, which need S3."""
+    """And so is the one 5xx: 503 from the payment routes, which need Stripe. The routes that
+    attach uploads do not wait for S3: the uploads are tagged from the table's stream."""
     for path, method, operation in operations(spec):
         statuses = set(operation["responses"])
         assert "415" in statuses, (method, path)
@@ -450,21 +443,20 @@ def test_every_4xx_is_the_shared_error_shape(spec: dict[str, Any]) -> None:
             expected = {"400", "422"} if (path, method) in STRIPE_OPERATIONS else {"400", "413", "422"}
             assert expected <= statuses, (method, path)
         server_errors = {status for status in statuses if status.startswith("5")}
-        may_503 = (path, method) in PAYMENT_OPERATIONS | ATTACHING_OPERATIONS
+        may_503 = (path, method) in PAYMENT_OPERATIONS
         assert server_errors == ({"503"} if may_503 else set()), (method, path)
         for status in statuses:
             pointer, response = follow(spec, f"/paths/{escape(path)}/{method}/responses/{status}")
             if status.startswith(("4", "5")):
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Error"}, (method, path, status)
-            if status == "503" and (path, method) in PAYMENT_OPERATIONS:
+            if status == "503":
+                # Only Stripe's routes: S3 is on no request's path (uploads are tagged from the table's stream).
+                assert (path, method) in PAYMENT_OPERATIONS, (method, path)
                 assert pointer == "/components/responses/ServiceUnavailable"
                 assert {"payments_unavailable", "payment_provider_error"} <= set(
                     re.findall(r"[a-z_]+", response["description"]))
-            elif status == "503":
-                assert pointer == "/components/responses/StorageUnavailable"
-                assert "storage_unavailable" in re.findall(r"[a-z_]+", response["description"])
-    assert "503" in spec["info"]["description"] and "storage_unavailable" in spec["info"]["description"]
+    assert "503" in spec["info"]["description"] and "storage_unavailable" not in spec["info"]["description"]
     error = schema_validator(spec, "/components/schemas/Error")
     assert error.is_valid({"error": {"code": "not_found", "message": "x"}})
     assert error.is_valid({"error": {"code": "validation_failed", "message": "x",
@@ -773,8 +765,6 @@ def supplement_journey(check: Checker, token: str, monkeypatch: pytest.MonkeyPat
     assert posted.status_code in (200, 201, 204), posted.text
     answer = {"form": {"purpose": "Bổ sung: xin việc làm"}, "note": "Đã bổ sung",
               "documents": [{"document_id": "uy_quyen", "upload_id": ticket["upload_id"]}]}
-    with tagging_fails():
-        assert check("POST", supplement, 503, token, answer)["error"]["code"] == "storage_unavailable"
     assert check("GET", dossier_path, 200, token)["status_code"] == 5
     answered = check("POST", supplement, 200, token, answer)
     assert (answered["status_code"], answered["history"][-1]["action"]) == (1, "supplement_reception")
@@ -849,8 +839,6 @@ def results_journey(check: Checker, token: str, other_token: str) -> None:
     assert (unknown["error"]["code"], unknown["error"]["details"][0]["field"]) == (
         "invalid_result", "result_upload_id")
     with_result = {"decision": "approve", "result_upload_id": ticket["upload_id"]}
-    with tagging_fails():  # the task stays open: the agency's retry goes through
-        assert check("POST", decision, 503, justice, with_result)["error"]["code"] == "storage_unavailable"
     approved = check("POST", decision, 200, justice, with_result)
     assert approved["dossier"]["status_code"] == 9
     assert approved["dossier"]["result"] == {"filename": "Phiếu lý lịch tư pháp.pdf", "content_type": PDF,
@@ -1028,9 +1016,6 @@ def test_a_journey_answers_as_documented(api: Any, spec: dict[str, Any], sample_
                            timeout=10)
     assert posted.status_code in (200, 201, 204), posted.text
     documents = [{"document_id": "to_khai", "upload_id": ticket["upload_id"]}]
-    with tagging_fails():  # S3 does not answer: nothing written, the same request again goes through
-        unavailable = check("POST", "/dossiers", 503, token, create_submission(documents=documents))
-    assert unavailable["error"]["code"] == "storage_unavailable"
     monkeypatch.setenv("MOTCUA_RATE_SUBMISSIONS_PER_HOUR", "0")  # a valid submission over the hour's share
     limited = check("POST", "/dossiers", 429, token, create_submission(documents=documents))
     assert limited["error"]["code"] == "rate_limited"

@@ -130,7 +130,11 @@ def test_import_dry_run_then_import_then_no_change(api: Any, province: Path, tmp
     listed = boto3.client("s3").list_objects_v2(Bucket=aws_documents_bucket())
     assert [o["Key"] for o in listed["Contents"]] == ["templates/lamdong/to-khai.txt"]
     items = list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))
-    assert len(items) == 3  # the old version is gone
+    # The version it replaced stays until the next load, for containers that still follow it.
+    assert sorted((i.catalogue_version == version, i.code) for i in items if isinstance(i, m.ProcedureItem)) == [
+        (False, "1.000001"), (False, "1.001193"), (False, "2.000488"),
+        (True, "1.000001"), (True, "1.000002"), (True, "1.001193"), (True, "2.000488")]
+    assert "running containers follow it within 60 s" in out
 
     version = store.catalogue_version()
     code, out, err = run("catalogue", "import", str(export), "--province-dir", str(province))
@@ -186,7 +190,7 @@ def test_importing_150_procedures_lifts_the_transaction_limit(api: Any, aws: dic
     assert "150 added, 0 changed, 4 removed" in out
     assert listed_codes(api, page_size=100) == [f"9.{n:06d}" for n in range(150)]
     assert api.http.get("/procedures/9.000149").json_body["name"] == "Thủ tục số 149"
-    assert len(list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))) == 150
+    assert len(list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))) == 150 + 4  # + the previous version
 
 
 def test_readers_see_the_old_or_the_new_catalogue_never_a_mix(api: Any, aws: dict[str, str]) -> None:
@@ -209,9 +213,13 @@ def test_readers_see_the_old_or_the_new_catalogue_never_a_mix(api: Any, aws: dic
         seen.append((step, state))
 
     result = store.replace_catalogue(new, on_step=read)
-    assert result.changed and result.procedures_written == 120 and result.procedures_deleted == 4
+    # The old version stays readable (other containers remember the pointer for a while) …
+    assert result.changed and result.procedures_written == 120 and result.procedures_deleted == 0
     assert [state for _, state in seen] == ["old"] * 7 + ["new", "new"]  # agencies, 5 batches, indexed | flipped…
     assert [step for step, _ in seen][-2:] == ["flipped", "retired"]
+    # … until the next load, which deletes it and keeps the one it replaces.
+    assert store.put_catalogue(old).procedures_deleted == 4
+    assert len(list(m.TableItem.gsi1.query(m.CATALOGUE_PROCEDURES))) == 4 + 120
 
 
 def test_agency_add_is_idempotent_and_updates_only_on_request(api: Any, province: Path) -> None:

@@ -31,6 +31,7 @@ import requests
 from chalicelib.services.deps import get_store
 from tests.factories import DESK, JUSTICE, create_catalogue, create_procedure_dict
 from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
+from tests.integration.stream_support import drain_stream
 
 SECRET_KEY = "sk_test_motcua"
 WEBHOOK_SECRET = "whsec_motcua_tests"
@@ -304,10 +305,11 @@ def test_a_declined_card_leaves_the_dossier_waiting(
     dossier = get_store().get_dossier(code)
     assert dossier is not None and int(dossier.status) == 6 and dossier.fee_status != "paid"
     assert history(code) == ["submit", "receive", "request_fee", "payment_failed"]
-    # The citizen was told (email, into moto's SES), and the status did not move.
+    # The citizen was told (email, into moto's SES, from the table's stream), and the status did not move.
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
+    drain_stream()
     mails = [m for m in ses_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_REGION"]].sent_messages
              if code in m.subject and "payment failed" in m.body]
     assert len(mails) == 1

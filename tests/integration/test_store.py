@@ -130,7 +130,7 @@ def test_closing_a_task_keeps_a_token_attached_meanwhile(sample_store: Store) ->
     assert opened.token is None  # what the agency read
     tasks.attach_token("t1", "token-from-the-route")
     closed = replace(opened, status="decided", decided_at=SAMPLE_AT, decision="receive", outcome="continue")
-    decided = tasks.decide(dossier, None, closed)
+    decided, _ = tasks.decide(dossier, None, closed)
     assert (decided.status, decided.decision, decided.token) == ("decided", "receive", "token-from-the-route")
     assert tasks.inbox(DESK, "open", cursor=None, limit=10).items == []
     assert [t.task_id for t in tasks.inbox(DESK, "decided", cursor=None, limit=10).items] == ["t1"]
@@ -230,3 +230,100 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(sample_store: Store
     assert stored is not None and stored.owner == "citizen-1" and len(stored.history) == 1
     # The table goes on numbering from where it was.
     assert submit(sample_store).code == f"{DESK}-261126-0002"
+
+
+def test_numbering_reads_no_counter_and_processes_that_fall_behind_catch_up(
+        sample_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each process remembers the last number it saw per counter and conditions on it; another
+    process's numbers make its next try fail and return the counter as it is (ALL_OLD), so the
+    day's sequence stays unique and gap-free without a read before the write."""
+    other_process = Store(sample_store._table_name, sample_store._region)
+
+    def refused(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the counter was read")
+
+    monkeypatch.setattr(m.CounterItem, "get", refused)
+    codes = [submit(store).code for store in (sample_store, sample_store, other_process, sample_store,
+                                              other_process, other_process, sample_store)]
+    assert codes == [f"{DESK}-261126-{n:04d}" for n in range(1, 8)]
+    assert int(m.CounterItem.query(m.counter_pk(DESK, "261126")).next().last_sequence) == 7
+
+
+def test_two_processes_numbering_concurrently_get_unique_gap_free_codes(sample_store: Store) -> None:
+    other_process = Store(sample_store._table_name, sample_store._region)
+    stores = [sample_store, other_process] * 6
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(lambda store: submit(store).code, stores))
+    assert sorted(codes) == [f"{DESK}-261126-{n:04d}" for n in range(1, 13)]
+
+
+def test_a_full_rate_row_refuses_the_dossier_and_writes_nothing(sample_store: Store) -> None:
+    from chalicelib.store.repository import RateCharge, SubmissionRefused
+
+    charge = RateCharge("submit", "citizen-1", window_start=1_800_000_000, limit=1, expires_at=1_800_007_200)
+    kept = sample_store.create_dossier(create_draft(), create_entry(), rate=charge,
+                                       make_code=lambda n: format_dossier_code(DESK, SAMPLE_DAY, n),
+                                       counter_key=(DESK, "261126"))
+    with pytest.raises(SubmissionRefused) as refused:
+        sample_store.create_dossier(create_draft(), create_entry(), rate=charge,
+                                    make_code=lambda n: format_dossier_code(DESK, SAMPLE_DAY, n),
+                                    counter_key=(DESK, "261126"))
+    assert refused.value.rate_limited and refused.value.uploads == {}
+    assert int(m.CounterItem.get(m.counter_pk(DESK, "261126"), m.COUNTER_SK).last_sequence) == 1
+    assert sample_store.get_dossier(f"{DESK}-261126-0002") is None
+    assert sample_store.take_rate("submit", "citizen-2", window_start=1_800_000_000, limit=1,
+                                  expires_at=1_800_007_200)  # another caller's row
+    assert submit(sample_store).code == f"{DESK}-261126-0002" != kept.code
+
+
+def test_opening_a_step_records_its_tasks_on_the_dossier_and_a_decision_writes_what_it_returns(
+        sample_store: Store) -> None:
+    """The step's tasks and the dossier's record of them are one transaction; a change read before
+    it then fails instead of writing the old record back; a redelivered opening changes nothing.
+    A decision returns the dossier as its transaction wrote it (nothing read back)."""
+    from chalicelib.domain.dossiers import OpenStepTask
+    from chalicelib.domain.tasks import Task
+    from chalicelib.store.repository import TaskStore
+
+    tasks = TaskStore(sample_store)
+    dossier = submit(sample_store)
+    assert sample_store.get_dossier_record(dossier.code) == replace(dossier, history=(), open_tasks=())
+    step = [Task(task_id=f"t{n}", dossier_code=dossier.code, step_index=1, kind="processing",
+                 role="lead" if n == 0 else "helper", agency_code=agency, status="open", opened_at=SAMPLE_AT,
+                 due_at=SAMPLE_AT.replace(hour=2 + n), helpers=1 if n == 0 else None)
+            for n, agency in enumerate((DESK, COMMUNE))]
+    assert tasks.open_tasks(step) == step
+    where = tuple(OpenStepTask(t.task_id, 1, "processing", t.agency_code, t.due_at) for t in step)
+    record = sample_store.get_dossier_record(dossier.code)
+    assert record is not None and record.open_tasks == where and record.version == dossier.version + 1
+    with pytest.raises(Conflict):
+        sample_store.apply_change(dossier, withdrawal(dossier))  # read before the step opened
+    assert tasks.open_tasks(step) == step  # redelivered
+    assert tasks.get_task("t0") == step[0]
+    current = sample_store.get_dossier(dossier.code)
+    assert current is not None and current.version == record.version
+    entry = LogEntry(at=SAMPLE_AT, actor=f"agency:{COMMUNE}", action="approve_step",
+                     from_status=DossierStatus.NEW, to_status=DossierStatus.NEW)
+    closed = replace(step[1], status="decided", decided_at=SAMPLE_AT, decision="approve", outcome="continue")
+    decided, written = tasks.decide(current, entry, closed, open_tasks=where[:1])
+    assert decided == closed and written == sample_store.get_dossier(dossier.code)
+    assert written is not None and written.open_tasks == where[:1] and written.history[-1] == entry
+    with pytest.raises(Conflict):
+        tasks.decide(current, entry, closed)  # decided already
+
+
+def test_no_task_opens_on_a_closed_dossier(sample_store: Store) -> None:
+    """A dossier closed between the route reading it and opening its step keeps no task open
+    (its closing change's list of open tasks is complete)."""
+    from chalicelib.domain.tasks import Task
+    from chalicelib.store.repository import TaskStore
+
+    tasks = TaskStore(sample_store)
+    dossier = submit(sample_store)
+    sample_store.apply_change(dossier, withdrawal(dossier))
+    with pytest.raises(StoreError):
+        tasks.open_tasks([Task(task_id="late", dossier_code=dossier.code, step_index=0, kind="reception",
+                               role="lead", agency_code=DESK, status="open", opened_at=SAMPLE_AT, due_at=SAMPLE_AT)])
+    assert tasks.get_task("late") is None
+    record = sample_store.get_dossier_record(dossier.code)
+    assert record is not None and record.open_tasks == ()

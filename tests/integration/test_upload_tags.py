@@ -2,7 +2,9 @@
 
 The uploads bucket's lifecycle rule expires objects tagged ``motcua-attached=false``. An upload
 is stored with that tag (the presigned POST's ``tagging`` field, pinned by its policy) and
-re-tagged ``true`` before the transaction that attaches it to a dossier commits.
+re-tagged ``true`` once the transaction that attaches it to a dossier has committed, off the
+request path: from the table's stream (services/table_events.py), which the tests drain
+(``drain_stream``) as Lambda's event source would. A tag S3 refuses is retried from the stream.
 
 moto checks no POST policy, so the policy is read as S3 would read it; and moto 5.2.5 drops a
 POST's ``tagging`` field, so tests/conftest.py applies ``tools.moto_patches.apply_post_tagging``,
@@ -22,7 +24,7 @@ import requests
 
 from chalicelib.config import get_settings
 from chalicelib.domain.uploads import ATTACHED_TAG_KEY, UNATTACHED_TAGS
-from chalicelib.integrations.s3 import tagging_xml
+from chalicelib.integrations.s3 import StorageError, tagging_xml
 from chalicelib.services.deps import get_store, get_task_store
 from tests.factories import DESK, JUSTICE, create_submission
 from tests.integration.route_support import (
@@ -37,6 +39,7 @@ from tests.integration.route_support import (
     tagging_fails,
     uploaded,
 )
+from tests.integration.stream_support import drain_stream
 
 UNATTACHED_XML = ("<Tagging><TagSet><Tag><Key>motcua-attached</Key><Value>false</Value></Tag></TagSet>"
                   "</Tagging>")
@@ -112,6 +115,9 @@ def test_submission_tags_its_uploads_attached_and_others_stay_unattached(
     response = post_json(api, "/dossiers", sample_token, create_submission(
         documents=[{"document_id": "to_khai", "upload_id": attached}]))
     assert response.status_code == 201, response.body
+    # Not in the request: the stream tags it a moment later.
+    assert object_tags(attached_key) == {ATTACHED_TAG_KEY: "false"}
+    assert drain_stream().count("tagged") == 1
     assert object_tags(attached_key) == {ATTACHED_TAG_KEY: "true"}
     # Never attached: still expires.
     assert object_tags(spare_key) == {ATTACHED_TAG_KEY: "false"}
@@ -125,39 +131,38 @@ def test_a_refused_submission_tags_nothing(api: Any, sample_catalogue: None, sam
     refused = post_json(api, "/dossiers", sample_token, create_submission(
         applicant={}, documents=[{"document_id": "to_khai", "upload_id": upload_id}]))
     assert refused.status_code == 422
+    assert "tagged" not in drain_stream()
     assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
 
 
-def test_submission_fails_cleanly_when_s3_does_not_tag(api: Any, sample_catalogue: None, sample_token: str,
-                                                      frozen_clock: datetime) -> None:
+def test_a_submission_does_not_wait_for_s3_and_the_stream_retries_the_tag(
+        api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime) -> None:
     upload_id, key = upload(api, sample_token)
     body = create_submission(documents=[{"document_id": "to_khai", "upload_id": upload_id}])
     with tagging_fails() as asked:
         response = post_json(api, "/dossiers", sample_token, body)
+        assert response.status_code == 201, response.body
+        assert asked == []  # S3 is not on the request path
+        with pytest.raises(StorageError):
+            drain_stream()  # the stream's Lambda fails the record: it is retried
     assert asked == [key]
-    assert response.status_code == 503
-    error = json.loads(response.body)["error"]
-    assert error["code"] == "storage_unavailable" and error["message"]
-    # Nothing written: no dossier, the upload still free and still expiring.
-    listed = api.http.get("/dossiers", headers={"Authorization": f"Bearer {sample_token}"})
-    assert json.loads(listed.body)["items"] == []
     stored = get_store().get_upload(upload_id)
-    assert stored is not None and not stored.attached
+    assert stored is not None and stored.attached
     assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
-    # The same request again goes through, and takes the day's first number: none was used.
-    again = post_json(api, "/dossiers", sample_token, body)
-    assert again.status_code == 201, again.body
-    assert json.loads(again.body)["code"] == f"{DESK}-261126-0001"
+    # S3 answers again: the retry tags it, and the citizen's dossier holds a file that stays.
+    assert "tagged" in drain_stream()
     assert object_tags(key) == {ATTACHED_TAG_KEY: "true"}
+    assert drain_stream() == []  # nothing left over
 
 
 def supplement(api: Any, token: str, code: str, body: dict[str, Any]) -> Any:
     return post_json(api, f"/dossiers/{code}/supplement", token, body)
 
 
-def test_supplement_tags_its_new_uploads_and_fails_cleanly_without_s3(
+def test_supplement_tags_its_new_uploads_from_the_stream(
         api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies) -> None:
     code = submit(api, sample_token, "2.000488")
+    drain_stream()
     first = get_store().get_dossier(code)
     assert first is not None
     assert object_tags(s3_key(first.documents[0].upload_id)) == {ATTACHED_TAG_KEY: "true"}
@@ -166,51 +171,38 @@ def test_supplement_tags_its_new_uploads_and_fails_cleanly_without_s3(
     pump(lambda: get_task_store().get_wait(code, "supplement") is not None)
     upload_id, key = upload(api, sample_token)
     body = {"note": "Đã bổ sung", "documents": [{"document_id": "uy_quyen", "upload_id": upload_id}]}
-    before = get_store().get_dossier(code)
 
-    with tagging_fails():
-        refused = supplement(api, sample_token, code, body)
-    assert refused.status_code == 503
-    assert json.loads(refused.body)["error"]["code"] == "storage_unavailable"
-    assert get_store().get_dossier(code) == before  # status 5, documents and history unchanged
-    stored = get_store().get_upload(upload_id)
-    assert stored is not None and not stored.attached
-    assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
-
-    answered = supplement(api, sample_token, code, body)
+    with tagging_fails() as asked:
+        answered = supplement(api, sample_token, code, body)
     assert answered.status_code == 200, answered.body
+    assert asked == []
     assert json.loads(answered.body)["status_code"] == 1
+    assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
+    assert drain_stream().count("tagged") == 1
     assert object_tags(key) == {ATTACHED_TAG_KEY: "true"}
 
 
-def test_the_final_approval_tags_the_result_and_a_retry_after_s3_fails_goes_through(
+def test_the_final_approval_tags_the_result_from_the_stream_and_retries_when_s3_fails(
         api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies) -> None:
     code, task = at_last_step(api, sample_token, agencies)
     result = uploaded(api, agencies.key(JUSTICE), code)
     key = s3_key(result)
     unused = uploaded(api, agencies.key(JUSTICE), code)
+    drain_stream()
     assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
 
     with tagging_fails() as asked:
-        refused = approve(api, agencies, JUSTICE, task["task_id"], result)
+        approved = approve(api, agencies, JUSTICE, task["task_id"], result)
+        assert approved.status_code == 200, approved.body  # S3 is not on the decision's path
+        assert asked == []
+        with pytest.raises(StorageError):
+            drain_stream()
     assert asked == [key]
-    assert refused.status_code == 503
-    assert json.loads(refused.body)["error"]["code"] == "storage_unavailable"
-    # Nothing written: the task still open (the route still waits on its token), the dossier
-    # still processing without a result, the upload free and still expiring.
-    open_task = get_task_store().get_task(task["task_id"])
-    assert open_task is not None and open_task.status == "open"
-    assert dossier_status(code) == 4
     dossier = get_store().get_dossier(code)
-    assert dossier is not None and dossier.result is None
-    stored = get_store().get_upload(result)
-    assert stored is not None and not stored.attached
+    assert dossier is not None and dossier.result is not None
     assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
-    assert execution_status(code) == "RUNNING"
 
-    # The agency's retry of the same decision goes through, and the route finishes.
-    approved = approve(api, agencies, JUSTICE, task["task_id"], result)
-    assert approved.status_code == 200, approved.body
+    # S3 answers again: the stream's retry tags the result; the route finishes meanwhile.
     pump(lambda: execution_status(code) == "SUCCEEDED")
     assert dossier_status(code) == 9
     assert object_tags(key) == {ATTACHED_TAG_KEY: "true"}
@@ -218,6 +210,7 @@ def test_the_final_approval_tags_the_result_and_a_retry_after_s3_fails_goes_thro
     # A retry after success is refused (task_closed), and tags nothing.
     with tagging_fails() as asked:
         assert approve(api, agencies, JUSTICE, task["task_id"], result).status_code == 409
+        drain_stream()
     assert asked == []
 
 
@@ -227,6 +220,7 @@ def test_a_decision_without_a_result_tags_nothing(api: Any, sample_catalogue: No
     code, task = at_last_step(api, sample_token, agencies)
     with tagging_fails() as asked:
         response = agencies.decide(JUSTICE, task["task_id"], decision, "Không kèm kết quả")
+        drain_stream()
     assert response.status_code == 200, response.body
     assert asked == []
     pump(lambda: execution_status(code) == "SUCCEEDED")
@@ -243,12 +237,14 @@ def test_an_upload_too_old_to_attach_is_refused_and_left_to_expire(
     monkeypatch.setattr("chalicelib.services.dossiers.now", lambda: week_later)
     with tagging_fails() as asked:
         refused = post_json(api, "/dossiers", sample_token, body)
+        drain_stream()
     assert refused.status_code == 422
     assert [d["field"] for d in json.loads(refused.body)["error"]["details"]] == ["documents[0].upload_id"]
     assert asked == []
     assert object_tags(key) == {ATTACHED_TAG_KEY: "false"}
     monkeypatch.setattr("chalicelib.services.dossiers.now", lambda: week_later - timedelta(seconds=1))
     assert post_json(api, "/dossiers", sample_token, body).status_code == 201
+    drain_stream()
     assert object_tags(key) == {ATTACHED_TAG_KEY: "true"}
 
 

@@ -24,6 +24,7 @@ from chalicelib.domain.catalogue import (
     load_catalogue,
     parse_catalogue,
     procedure_from_dict,
+    procedure_from_stored,
     procedure_to_dict,
     route_days,
 )
@@ -612,6 +613,10 @@ def test_procedure_round_trip(procedure: Procedure) -> None:
     assert data["interagency"] == procedure.interagency
     assert procedure_from_dict(data) == procedure
     assert procedure_from_dict(json.loads(json.dumps(data))) == procedure
+    # What readers build from a stored item, unchecked: the same procedure, to the types.
+    stored = procedure_from_stored(json.loads(json.dumps(data)))
+    assert stored == procedure and type(stored.processing_days) is float
+    assert all(type(step.days) is float for step in stored.route)
 
 
 def _as_dynamodb(value: Any) -> Any:

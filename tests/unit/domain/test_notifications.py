@@ -54,16 +54,36 @@ def message(to_status: DossierStatus, note: str = "", *, track_url: str | None =
 # -- when -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("from_status", "to_status", "expected"), [
-    (None, S.NEW, True),  # submitted: the citizen gets a confirmation
+    # What an agency or the system did: the citizen learns it from us.
     (S.NEW, S.RECEIVED, True),
+    (S.NEW, S.NOT_RECEIVED, True),
+    (S.NEW, S.SUPPLEMENT_REQUESTED, True),
     (S.PROCESSING, S.SUPPLEMENT_REQUESTED, True),
+    (S.RECEIVED, S.AWAITING_FEE, True),
+    (S.PROCESSING, S.STOPPED, True),
+    (S.SUPPLEMENT_REQUESTED, S.STOPPED, True),
     (S.PROCESSING, S.DONE, True),
+    # What the citizen did, answered on screen: submitted, supplemented, paid, withdrew, downloaded.
+    (None, S.NEW, False),
+    (S.SUPPLEMENT_REQUESTED, S.NEW, False),
+    (S.SUPPLEMENT_REQUESTED, S.PROCESSING, False),
+    (S.AWAITING_FEE, S.PROCESSING, False),
+    (S.PROCESSING, S.WITHDRAWN, False),
+    (S.DONE, S.RESULT_RETURNED, False),
+    # Reception done, processing starts: nothing the receipt did not say.
+    (S.RECEIVED, S.PROCESSING, False),
     (S.PROCESSING, S.PROCESSING, False),  # one step of several approved: nothing new for the citizen
     (S.RECEIVED, S.RECEIVED, False),
 ])
-def test_should_notify_when_the_status_changes(from_status: DossierStatus | None, to_status: DossierStatus,
-                                               expected: bool) -> None:
+def test_should_notify_what_the_citizen_does_not_know(from_status: DossierStatus | None, to_status: DossierStatus,
+                                                      expected: bool) -> None:
     assert should_notify(entry(to_status, from_status)) is expected
+
+
+@pytest.mark.parametrize("action", ["apologise", "payment_failed"])
+def test_should_notify_a_new_date_or_a_failed_payment_without_a_status_change(action: str) -> None:
+    assert should_notify(entry(S.PROCESSING, S.PROCESSING, action=action)) is True
+    assert should_notify(entry(S.PROCESSING, S.PROCESSING, action="escalate")) is False
 
 
 # -- the email --------------------------------------------------------------------------------

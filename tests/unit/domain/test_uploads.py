@@ -13,7 +13,9 @@ from chalicelib.domain.uploads import (
     ALLOWED_CONTENT_TYPES,
     UploadRequest,
     parse_upload_request,
+    result_key,
     safe_filename,
+    upload_id_of_key,
     upload_key,
 )
 from tests.factories import create_upload_request
@@ -148,3 +150,11 @@ def test_missing_fields_are_named(missing: str) -> None:
     with pytest.raises(ValidationFailed) as failed:
         parse_upload_request(body, max_bytes=MAX_BYTES)
     assert [(e.field, e.message) for e in failed.value.errors] == [(missing, "bắt buộc phải có / required")]
+
+
+def test_a_citizens_object_key_names_its_upload_and_no_other_key_does() -> None:
+    key = upload_key("3f2c-sub", "abc123", "Tờ khai.pdf")
+    assert upload_id_of_key(key) == "abc123"
+    for other in (result_key("X-261126-0001", "abc123", "a.pdf"), "uploads/3f2c-sub/abc123", "uploads//abc123/a.pdf",
+                  "uploads/3f2c-sub/abc123/a.pdf/more", "slips/abc123/a.pdf", ""):
+        assert upload_id_of_key(other) is None, other
