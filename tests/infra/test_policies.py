@@ -6,7 +6,8 @@ worker runs ``routing.handle_task_message`` (route callbacks, status changes and
 webhook events); the webhook worker runs ``webhooks.handle_webhook_message`` (reads the task,
 dossier and endpoint, disables a gone endpoint, re-queues retries, dead-letters); the table-events
 worker runs ``table_events.handle_stream_batch`` (the citizens' e-mail and SMS, attached uploads'
-tags). The three workers keep Powertools idempotency records in the table
+tags); the upload-events worker runs ``uploads.handle_storage_event`` (an upload's stored size).
+The first three workers keep Powertools idempotency records in the table
 (``store/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
 A new AWS call found by the scan below and granted to no function fails
 ``test_every_aws_call_in_the_code_is_granted``: add the action to the policy file of each function
