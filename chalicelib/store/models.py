@@ -15,7 +15,11 @@ Access patterns (no Scan on any request path):
 |   |                                       | (level/tier/agency/q as filters on that small partition)           |
 | 3 | agency by code                        | PK = AGENCY#<code>, SK = META                                      |
 | 4 | list agencies                         | GSI1: GSI1PK = CATALOGUE#AGENCY                                    |
-| 5 | dossier by code (+ its progress log)  | PK = DOSSIER#<code>; SK = META, SK begins_with LOG#               |
+| 5 | dossier by code (+ its progress log)  | PK = DOSSIER#<code>; SK between DETAILS and SLIP$: DETAILS (the   |
+|   |                                       | applicant, form, documents, fee exemption: written at submission,  |
+|   |                                       | then by a supplement only), LOG#..., META (the rest: small, every  |
+|   |                                       | change rewrites it). Dossiers stored before DETAILS existed hold   |
+|   |                                       | all on META                                                        |
 | 6 | a citizen's dossiers, newest first    | GSI1: GSI1PK = OWNER#<sub>, GSI1SK = SUBMITTED#<iso>#<code>, desc  |
 | 7 | an agency's dossiers, newest first    | GSI2: GSI2PK = AGENCY#<code>#DOSSIERS, GSI2SK = SUBMITTED#<iso>...  |
 | 8 | next dossier number of an agency-day  | PK = COUNTER#<agency>#<YYMMDD>, SK = COUNTER (optimistic lock)     |
@@ -121,6 +125,10 @@ def agency_pk(code: str) -> str:
 
 def dossier_pk(code: str) -> str:
     return f"DOSSIER#{code}"
+
+
+# The dossier's bulky, rarely changed part (pattern 5): DETAILS < LOG# < META, one query reads both.
+DETAILS_SK = "DETAILS"
 
 
 def log_sk(at_iso: str, sequence: int) -> str:
@@ -279,15 +287,29 @@ class DocumentRefMap(MapAttribute[str, Any]):
     upload_id = UnicodeAttribute()
 
 
+class DossierDetailsItem(TableItem, discriminator="dossier_details"):
+    """What a dossier's applicant filed (SK = DETAILS): ~3-4 KB that only a supplement changes,
+    kept off the META item because DynamoDB bills a write by the item's size (twice in a
+    transaction, again per GSI copy) and every change of the dossier rewrites META. No GSI key."""
+
+    applicant = JSONAttribute()
+    form = JSONAttribute()
+    documents = ListAttribute(of=DocumentRefMap)
+    # The fee exemption the applicant claimed: {category, name, legal_basis} as the catalogue said.
+    fee_exemption = JSONAttribute(null=True)
+
+
 class DossierItem(TableItem, discriminator="dossier"):
     code = UnicodeAttribute()
     procedure_code = UnicodeAttribute()
     procedure_name = UnicodeAttribute()
     agency_code = UnicodeAttribute()
     owner = UnicodeAttribute()
-    applicant = JSONAttribute()
-    form = JSONAttribute()
-    documents = ListAttribute(of=DocumentRefMap)
+    # Only on dossiers stored before DossierDetailsItem existed (and until a supplement moves them
+    # there); a DETAILS item, when present, is what the dossier holds.
+    applicant = JSONAttribute(null=True)
+    form = JSONAttribute(null=True)
+    documents = ListAttribute(of=DocumentRefMap, null=True)
     status = NumberAttribute()
     submitted_at = UTCDateTimeAttribute()
     received_at = UTCDateTimeAttribute(null=True)
@@ -301,14 +323,14 @@ class DossierItem(TableItem, discriminator="dossier"):
     result_s3_key = UnicodeAttribute(null=True)
     result_filename = UnicodeAttribute(null=True)
     result_content_type = UnicodeAttribute(null=True)
-    # The fee exemption the applicant claimed: {category, name, legal_basis} as the catalogue said.
-    fee_exemption = JSONAttribute(null=True)
+    fee_exemption = JSONAttribute(null=True)  # as applicant/form/documents: DETAILS holds it now
     rating_score = NumberAttribute(null=True)
     rating_comment = UnicodeAttribute(null=True)
     rated_at = UTCDateTimeAttribute(null=True)
-    # The tasks open on the dossier ([{task_id, step_index, kind, agency_code, due_at}]), written in
-    # the transactions that open and close them: public tracking reads this item only. Absent on
-    # dossiers stored before it existed (tracking then reads pattern 12).
+    # The tasks open on the dossier ([[task_id, step_index, kind, agency_code, due_at]]; objects with
+    # those keys when written before this item had to stay under 1 KB), written in the transactions
+    # that open and close them: public tracking reads this item only. Absent on dossiers stored
+    # before it existed (tracking then reads pattern 12).
     open_tasks = JSONAttribute(null=True)
     version = VersionAttribute()
 

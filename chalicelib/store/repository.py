@@ -248,16 +248,21 @@ def _log_entry(item: m.LogItem) -> LogEntry:
     )
 
 
-def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier:
+def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = (),
+             details: m.DossierDetailsItem | None = None) -> Dossier:
+    """The dossier of a META item and its DETAILS item. Without DETAILS (a read of META alone,
+    or a dossier stored before DETAILS existed) the applicant, form, documents and fee exemption
+    are META's: empty for a dossier that has DETAILS, which such readers (lists, tracking) never show."""
+    filed: m.DossierDetailsItem | m.DossierItem = details if details is not None else item
     return Dossier(
         code=item.code,
         procedure_code=item.procedure_code,
         procedure_name=item.procedure_name,
         agency_code=item.agency_code,
         owner=item.owner,
-        applicant=dict(item.applicant),
-        form=dict(item.form),
-        documents=tuple(DocumentRef(d.document_id, d.upload_id) for d in item.documents),
+        applicant=dict(filed.applicant or {}),
+        form=dict(filed.form or {}),
+        documents=tuple(DocumentRef(d.document_id, d.upload_id) for d in filed.documents or ()),
         status=DossierStatus(int(item.status)),
         submitted_at=item.submitted_at,
         received_at=item.received_at,
@@ -269,10 +274,40 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = ()) -> Dossier
         version=int(item.version or 0),
         history=history,
         result=_result(item),
-        fee_exemption=_fee_exemption(item),
+        fee_exemption=_fee_exemption(filed),
         rating=_rating(item),
         open_tasks=_open_tasks(item),
     )
+
+
+def _details_item(dossier: Dossier) -> m.DossierDetailsItem:
+    return m.DossierDetailsItem(
+        m.dossier_pk(dossier.code), m.DETAILS_SK, applicant=dossier.applicant, form=dossier.form,
+        documents=[m.DocumentRefMap(document_id=d.document_id, upload_id=d.upload_id)  # type: ignore[no-untyped-call]
+                   for d in dossier.documents],
+        fee_exemption=_fee_exemption_body(dossier.fee_exemption),
+    )
+
+
+def _filed(dossier: Dossier) -> tuple[Any, ...]:
+    """What DETAILS holds: set at submission, changed by a supplement only."""
+    return dossier.applicant, dossier.form, dossier.documents, dossier.fee_exemption
+
+
+# Not rewritten by a change: the keys, the version (PynamoDB's condition) and what DETAILS holds.
+_DETAILS_ATTRIBUTES = ("applicant", "form", "documents", "fee_exemption")
+_NOT_META_ACTIONS = frozenset({"pk", "sk", "kind", "version", *_DETAILS_ATTRIBUTES})
+
+
+def _meta_actions(item: m.DossierItem) -> list[Any]:
+    """The update that makes a stored META item hold ``item``'s attributes, as a put would."""
+    actions: list[Any] = []
+    for name, attribute in m.DossierItem.get_attributes().items():
+        if name in _NOT_META_ACTIONS:
+            continue
+        value = getattr(item, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    return actions
 
 
 def _fee_exemption_body(exemption: FeeExemption | None) -> dict[str, str] | None:
@@ -281,7 +316,7 @@ def _fee_exemption_body(exemption: FeeExemption | None) -> dict[str, str] | None
     return {"category": exemption.category, "name": exemption.name, "legal_basis": exemption.legal_basis}
 
 
-def _fee_exemption(item: m.DossierItem) -> FeeExemption | None:
+def _fee_exemption(item: m.DossierDetailsItem | m.DossierItem) -> FeeExemption | None:
     body = item.fee_exemption
     if not isinstance(body, dict) or not body.get("category"):
         return None
@@ -289,20 +324,21 @@ def _fee_exemption(item: m.DossierItem) -> FeeExemption | None:
                         legal_basis=str(body.get("legal_basis", "")))
 
 
-def _open_tasks_body(tasks: tuple[OpenStepTask, ...] | None) -> list[dict[str, Any]] | None:
+def _open_tasks_body(tasks: tuple[OpenStepTask, ...] | None) -> list[list[Any]] | None:
     if tasks is None:
         return None
-    return [{"task_id": t.task_id, "step_index": t.step_index, "kind": t.kind, "agency_code": t.agency_code,
-             "due_at": t.due_at.isoformat()} for t in tasks]
+    # Positional, not objects: the key names cost ~50 bytes a task on an item every change rewrites.
+    return [[t.task_id, t.step_index, t.kind, t.agency_code, t.due_at.isoformat()] for t in tasks]
 
 
 def _open_tasks(item: m.DossierItem) -> tuple[OpenStepTask, ...] | None:
     body = item.open_tasks
     if not isinstance(body, list):
         return None  # stored before open tasks were kept on the dossier
-    return tuple(OpenStepTask(task_id=str(t["task_id"]), step_index=int(t["step_index"]), kind=str(t["kind"]),
-                              agency_code=str(t["agency_code"]), due_at=datetime.fromisoformat(t["due_at"]))
-                 for t in body)
+    fields = ("task_id", "step_index", "kind", "agency_code", "due_at")
+    rows = [[t[name] for name in fields] if isinstance(t, dict) else t for t in body]  # objects: written before
+    return tuple(OpenStepTask(task_id=str(task_id), step_index=int(step), kind=str(kind), agency_code=str(agency),
+                              due_at=datetime.fromisoformat(due)) for task_id, step, kind, agency, due in rows)
 
 
 def _rating(item: m.DossierItem) -> Rating | None:
@@ -794,7 +830,8 @@ class Store(m.BoundStore):
             with self._transaction() as transaction:
                 transaction.save(self._dossier_item(dossier), condition=m.DossierItem.pk.does_not_exist())
                 transaction.save(_log_item(code, first_entry, 0))
-                puts += ["dossier", "log"]
+                transaction.save(_details_item(dossier))
+                puts += ["dossier", "log", "details"]
                 # An update creates the counter too: one shape whether or not it exists yet.
                 transaction.update(
                     m.CounterItem(counter_pk, m.COUNTER_SK),
@@ -856,14 +893,12 @@ class Store(m.BoundStore):
 
     @staticmethod
     def _dossier_item(dossier: Dossier) -> m.DossierItem:
+        """The META item: everything but what the applicant filed (``_details_item``)."""
         submitted = dossier.submitted_at.isoformat()
         item = m.DossierItem(
             m.dossier_pk(dossier.code), m.META,
             code=dossier.code, procedure_code=dossier.procedure_code, procedure_name=dossier.procedure_name,
-            agency_code=dossier.agency_code, owner=dossier.owner, applicant=dossier.applicant,
-            form=dossier.form,
-            documents=[m.DocumentRefMap(document_id=d.document_id, upload_id=d.upload_id)  # type: ignore[no-untyped-call]
-                       for d in dossier.documents],
+            agency_code=dossier.agency_code, owner=dossier.owner,
             status=int(dossier.status), submitted_at=dossier.submitted_at, received_at=dossier.received_at,
             due_at=dossier.due_at, updated_at=dossier.updated_at, fee_vnd=dossier.fee_vnd,
             fee_status=dossier.fee_status, overdue=dossier.overdue,
@@ -871,7 +906,6 @@ class Store(m.BoundStore):
             result_s3_key=dossier.result.s3_key if dossier.result else None,
             result_filename=dossier.result.filename if dossier.result else None,
             result_content_type=dossier.result.content_type if dossier.result else None,
-            fee_exemption=_fee_exemption_body(dossier.fee_exemption),
             rating_score=dossier.rating.score if dossier.rating else None,
             rating_comment=dossier.rating.comment if dossier.rating else None,
             rated_at=dossier.rating.rated_at if dossier.rating else None,
@@ -917,25 +951,29 @@ class Store(m.BoundStore):
     def get_dossier(self, code: str) -> Dossier | None:
         """The dossier and its whole progress log, in one query on its partition."""
         dossier_item: m.DossierItem | None = None
+        details: m.DossierDetailsItem | None = None
         history: list[LogEntry] = []
         slips: list[Slip] = []
-        # LOG# < META < PAYMENT# < SLIP#: the audit trail (AUDIT#, one line per staff read, the
-        # partition's longest part) and the waits are not read, nor paid for.
-        in_range = m.TableItem.sk.between(m.LOG_PREFIX, "SLIP$")
+        # DETAILS < LOG# < META < PAYMENT# < SLIP#: the audit trail (AUDIT#, one line per staff read,
+        # the partition's longest part) and the waits are not read, nor paid for.
+        in_range = m.TableItem.sk.between(m.DETAILS_SK, "SLIP$")
         for item in m.TableItem.query(m.dossier_pk(code), in_range, consistent_read=True):
             if isinstance(item, m.DossierItem):
                 dossier_item = item
+            elif isinstance(item, m.DossierDetailsItem):
+                details = item
             elif isinstance(item, m.LogItem):
                 history.append(_log_entry(item))
             elif isinstance(item, m.SlipItem):
                 slips.append(Slip(SlipNumber(int(item.number)), item.issued_at, item.issued_by, dict(item.details)))
         if dossier_item is None:
             return None
-        return replace(_dossier(dossier_item, tuple(history)), slips=tuple(slips))
+        return replace(_dossier(dossier_item, tuple(history), details), slips=tuple(slips))
 
     def get_dossier_record(self, code: str) -> Dossier | None:
-        """The dossier's own item only, without its log, slips and audit lines (one GetItem):
-        for readers that show none of those (public tracking)."""
+        """The dossier's META item only, without its log, slips, audit lines, nor (once stored
+        apart) its applicant, form, documents and fee exemption (one GetItem, ~1 KB): for readers that show
+        none of those (public tracking). Never a base for a change of what the applicant filed."""
         try:
             return _dossier(m.DossierItem.get(m.dossier_pk(code), m.META, consistent_read=True))
         except DoesNotExist:
@@ -955,10 +993,18 @@ class Store(m.BoundStore):
         """Adds to a transaction: the dossier moved to ``entry.to_status`` (if nobody changed it
         since it was read), the log entry and the slips issued with it."""
         updated = replace(dossier, status=entry.to_status, updated_at=entry.at, **changes)
-        item = self._dossier_item(updated)
-        item.version = dossier.version
-        # The version attribute adds "version = <read version>" to the condition.
-        transaction.save(item)
+        actions = _meta_actions(self._dossier_item(updated))
+        if _filed(updated) != _filed(dossier):
+            # A supplement: DETAILS is rewritten, and a dossier stored before DETAILS existed drops
+            # its copy from META (DETAILS wins on reads anyway).
+            transaction.save(_details_item(updated))
+            attributes = m.DossierItem.get_attributes()
+            actions += [attributes[name].remove() for name in _DETAILS_ATTRIBUTES]
+        # An update, not a put: billed by the small META item (a put would also erase the
+        # applicant's part of a dossier stored before DETAILS). The version attribute adds
+        # "version = <read version>" to the condition, and one to the stored version.
+        transaction.update(m.DossierItem(m.dossier_pk(dossier.code), m.META, version=dossier.version),
+                           actions=actions)
         transaction.save(_log_item(dossier.code, entry, len(dossier.history)))
         _count_in(transaction, stats.bump_for_change(dossier, entry, updated), dossier.code)
         issued = tuple(slips)

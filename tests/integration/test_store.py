@@ -287,7 +287,9 @@ def test_opening_a_step_records_its_tasks_on_the_dossier_and_a_decision_writes_w
 
     tasks = TaskStore(sample_store)
     dossier = submit(sample_store)
-    assert sample_store.get_dossier_record(dossier.code) == replace(dossier, history=(), open_tasks=())
+    # The record is META alone: what the applicant filed (DETAILS) is not read.
+    assert sample_store.get_dossier_record(dossier.code) == replace(dossier, history=(), open_tasks=(), applicant={},
+                                                                    form={}, documents=())
     step = [Task(task_id=f"t{n}", dossier_code=dossier.code, step_index=1, kind="processing",
                  role="lead" if n == 0 else "helper", agency_code=agency, status="open", opened_at=SAMPLE_AT,
                  due_at=SAMPLE_AT.replace(hour=2 + n), helpers=1 if n == 0 else None)
@@ -327,3 +329,81 @@ def test_no_task_opens_on_a_closed_dossier(sample_store: Store) -> None:
     assert tasks.get_task("late") is None
     record = sample_store.get_dossier_record(dossier.code)
     assert record is not None and record.open_tasks == ()
+
+
+def raw_item(code: str, sort_key: str) -> dict[str, Any]:
+    return dict(m.TableItem._get_connection().get_item(m.dossier_pk(code), sort_key).get("Item") or {})
+
+
+def supplement(dossier: Dossier) -> LogEntry:
+    return replace(create_entry(), action="supplement", from_status=dossier.status, to_status=dossier.status)
+
+
+def test_what_the_applicant_filed_is_kept_apart_and_changes_rewrite_only_the_small_item(
+        sample_store: Store) -> None:
+    """Applicant, form and documents live in DETAILS, written at submission and by a supplement
+    only: every other change rewrites META, which stays small (DynamoDB bills a write by size)."""
+    from chalicelib.domain.catalogue import FeeExemption
+    from chalicelib.domain.dossiers import DocumentRef
+
+    form = {f"field_{n}": "Nội dung khai báo của người nộp hồ sơ " * 3 for n in range(30)}  # ~3.5 KB
+    documents: tuple[DocumentRef, ...] = ()  # uploads are attached in test_dossiers_api; none needed here
+    exemption = FeeExemption(category="poor", name="Hộ nghèo", legal_basis="Thông tư 85/2019/TT-BTC")
+    dossier = sample_store.create_dossier(
+        replace(create_draft(), form=form, documents=documents, fee_exemption=exemption), create_entry(),
+        make_code=lambda n: format_dossier_code(DESK, SAMPLE_DAY, n), counter_key=(DESK, "261126"))
+    assert sample_store.get_dossier(dossier.code) == dossier
+    meta, details = raw_item(dossier.code, m.META), raw_item(dossier.code, m.DETAILS_SK)
+    assert not {"applicant", "form", "documents", "fee_exemption"} & meta.keys()
+    assert len(str(meta)) < 1024  # DynamoDB's size of it is smaller still (no type tags)
+    assert details["kind"] == {"S": "dossier_details"} and "GSI1PK" not in details and "GSI2PK" not in details
+
+    moved = sample_store.apply_change(dossier, replace(withdrawal(dossier), to_status=DossierStatus.RECEIVED))
+    assert raw_item(dossier.code, m.DETAILS_SK) == details
+    assert sample_store.get_dossier(dossier.code) == moved
+
+    new_form = {**form, "field_0": "Đã bổ sung"}
+    new_documents = (*documents, DocumentRef("bo_sung", "u3"))
+    supplemented = sample_store.apply_change(moved, supplement(moved), form=new_form, documents=new_documents)
+    stored = sample_store.get_dossier(dossier.code)
+    assert stored == supplemented and stored.form == new_form and stored.documents == new_documents
+    assert stored.applicant == {"full_name": "Nguyễn Văn An"}
+    with pytest.raises(Conflict):  # the META condition guards DETAILS too: nothing half-written
+        sample_store.apply_change(moved, supplement(moved), form={"field_0": "cũ"})
+    assert sample_store.get_dossier(dossier.code) == supplemented
+
+
+def test_a_dossier_stored_before_details_existed_reads_and_changes_right(sample_store: Store) -> None:
+    """Everything on META, open tasks as objects, no DETAILS item: read as it was; a change keeps
+    it; a supplement moves what the applicant filed to DETAILS."""
+    from chalicelib.domain.catalogue import FeeExemption
+    from chalicelib.domain.dossiers import DocumentRef, OpenStepTask
+
+    code = format_dossier_code(DESK, SAMPLE_DAY, 7)
+    old = replace(create_draft(), code=code, form={"purpose": "Xin việc"}, documents=(DocumentRef("cccd", "u1"),),
+                  version=1, history=(create_entry(),),
+                  open_tasks=(OpenStepTask("t1", 0, "reception", DESK, SAMPLE_AT),),
+                  fee_exemption=FeeExemption(category="poor", name="Hộ nghèo", legal_basis="TT 85/2019"))
+    item = Store._dossier_item(old)
+    item.applicant, item.form = old.applicant, old.form
+    item.fee_exemption = {"category": "poor", "name": "Hộ nghèo", "legal_basis": "TT 85/2019"}
+    item.open_tasks = [{"task_id": "t1", "step_index": 0, "kind": "reception", "agency_code": DESK,
+                        "due_at": SAMPLE_AT.isoformat()}]
+    item.documents = [m.DocumentRefMap(document_id="cccd", upload_id="u1")]
+    item.save()
+    m.LogItem(m.dossier_pk(code), m.log_sk(SAMPLE_AT.isoformat(), 0), at=SAMPLE_AT, actor="citizen", action="submit",
+              to_status=int(DossierStatus.NEW)).save()
+    assert sample_store.get_dossier(code) == old
+    record = sample_store.get_dossier_record(code)
+    assert record is not None and record.form == old.form and record.open_tasks == old.open_tasks
+    assert sample_store.list_dossiers_of("citizen-1", cursor=None, limit=10).items == [replace(old, history=())]
+
+    received = sample_store.apply_change(old, replace(withdrawal(old), to_status=DossierStatus.RECEIVED))
+    assert sample_store.get_dossier(code) == received and received.form == old.form
+    assert not raw_item(code, m.DETAILS_SK)
+
+    supplemented = sample_store.apply_change(received, supplement(received), form={"purpose": "Du học"})
+    assert sample_store.get_dossier(code) == supplemented and supplemented.form == {"purpose": "Du học"}
+    assert not {"applicant", "form", "documents", "fee_exemption"} & raw_item(code, m.META).keys()
+    assert supplemented.documents == old.documents and supplemented.applicant == old.applicant
+    assert supplemented.fee_exemption == old.fee_exemption

@@ -52,6 +52,7 @@ def test_an_upload_turned_attached_is_its_key() -> None:
     record("MODIFY", upload(True), upload(True)),  # already attached: tagged before
     record("REMOVE", None, upload(False)),  # TTL
     record("MODIFY", {"PK": {"S": f"DOSSIER#{CODE}"}, "SK": {"S": "META"}, "kind": {"S": "dossier"}}),
+    record("INSERT", {"PK": {"S": f"DOSSIER#{CODE}"}, "SK": {"S": "DETAILS"}, "kind": {"S": "dossier_details"}}),
     record("INSERT", {"PK": {"S": "IDEMPOTENCY#x"}, "SK": {"S": "x#1"}}),  # Powertools' records have no kind
 ])
 def test_other_records_mean_nothing(stream_record: dict[str, Any]) -> None:
