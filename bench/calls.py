@@ -253,17 +253,11 @@ def transitions(stack: InProcessStack, code: str) -> dict[str, Any]:
     bills each state a workflow executes, retries included)."""
     import boto3
 
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    events: list[Any] = []
-    kwargs: dict[str, Any] = {"executionArn": _execution_arn(stack, code), "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    entered = [e for e in events if str(e["type"]).endswith("StateEntered")]
-    names = Counter(str(e.get("stateEnteredEventDetails", {}).get("name", "?")) for e in entered)
+    from tools.route_history import execution_events, states_entered
+
+    events = execution_events(boto3.client("stepfunctions", region_name=REGION), _execution_arn(stack, code))
+    entered = states_entered(events)
+    names = Counter(entered)
     return {"transitions": len(entered), "states": dict(names), "events": len(events)}
 
 

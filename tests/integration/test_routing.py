@@ -25,6 +25,7 @@ from tests.factories import (
     create_procedure_dict,
 )
 from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
+from tools import route_history
 
 
 def test_one_agency_route_receive_then_approve(api: Any, sample_catalogue: None, sample_token: str,
@@ -326,17 +327,15 @@ def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
     pump(lambda: execution_status(code) == "SUCCEEDED")
 
 
-def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str], sample_token: str,
-                                                 frozen_clock: datetime, agencies: Agencies,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib.services.routing import record_payment
-
+def received_and_waiting_for_fee(api: Any, token: str, agencies: Agencies) -> str:
+    """A dossier of a procedure whose route waits for the fee between reception and processing,
+    received by the desk and waiting at that point (status 6); its code."""
     procedure = create_procedure_dict("LT.0004", days=10, fee_vnd=200000)
     procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
                           {"kind": "payment", "agency_code": DESK, "days": 5},
                           {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
     get_store().put_catalogue(create_catalogue([procedure]))
-    code = submit(api, sample_token, "LT.0004")
+    code = submit(api, token, "LT.0004")
     agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
 
     def waiting_for_fee() -> bool:
@@ -345,6 +344,15 @@ def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str],
         return dossier_status(code) == 6 and get_task_store().get_wait(code, "payment") is not None
 
     pump(waiting_for_fee)
+    return code
+
+
+def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str], sample_token: str,
+                                                 frozen_clock: datetime, agencies: Agencies,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.services.routing import record_payment
+
+    code = received_and_waiting_for_fee(api, sample_token, agencies)
     # Nobody's inbox holds the fee: the citizen pays (issue 4 brings Stripe).
     assert agencies.inbox(DESK) == [] and agencies.inbox(JUSTICE) == []
     waiting = get_store().get_dossier(code)
@@ -402,15 +410,7 @@ def states_entered(code: str) -> list[str]:
 
     sfn = boto3.client("stepfunctions", region_name=os.environ["AWS_REGION"])
     arn = os.environ["MOTCUA_ROUTE_STATE_MACHINE_ARN"].replace(":stateMachine:", ":execution:") + f":{code}"
-    events: list[Any] = []
-    kwargs: dict[str, Any] = {"executionArn": arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    return [str(e["stateEnteredEventDetails"]["name"]) for e in events if str(e["type"]).endswith("StateEntered")]
+    return route_history.states_entered(route_history.execution_events(sfn, arn))
 
 
 # A plain step: the schedule, whose success answer goes straight to the lead agency's wait.
@@ -471,20 +471,7 @@ def test_a_fee_wait_costs_its_own_states_only(api: Any, aws: dict[str, str], sam
                                               frozen_clock: datetime, agencies: Agencies) -> None:
     from chalicelib.services.routing import record_payment
 
-    procedure = create_procedure_dict("LT.0004", days=10, fee_vnd=200000)
-    procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
-                          {"kind": "payment", "agency_code": DESK, "days": 5},
-                          {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
-    get_store().put_catalogue(create_catalogue([procedure]))
-    code = submit(api, sample_token, "LT.0004")
-    agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
-
-    def waiting_for_fee() -> bool:
-        from chalicelib.services.deps import get_task_store
-
-        return dossier_status(code) == 6 and get_task_store().get_wait(code, "payment") is not None
-
-    pump(waiting_for_fee)
+    code = received_and_waiting_for_fee(api, sample_token, agencies)
     assert record_payment(code, "test-receipt-1") is not None
     agencies.decide(JUSTICE, agencies.task_for(JUSTICE, code)["task_id"], "approve")
     pump(lambda: execution_status(code) == "SUCCEEDED")
