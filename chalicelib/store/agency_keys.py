@@ -20,7 +20,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from chalicelib.domain.agency_keys import IssuedKey, StoredKey
 from chalicelib.domain.tasks import Task
 from chalicelib.store import models as m
-from chalicelib.store.repository import _task
+from chalicelib.store.repository import task_of
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -98,7 +98,7 @@ class AgencyKeyStore(m.BoundStore):
             if isinstance(item, AgencyKeyItem) and item.pk == keys[0][0]:
                 key = _stored(item)
             elif isinstance(item, m.TaskItem):
-                task = _task(item)
+                task = task_of(item)
         return key, task
 
     def revoke(self, key_id: str, at: datetime) -> bool:

@@ -237,7 +237,7 @@ def _log_item(code: str, entry: LogEntry, sequence: int) -> m.LogItem:
     )
 
 
-def _log_entry(item: m.LogItem) -> LogEntry:
+def log_entry_of(item: m.LogItem) -> LogEntry:
     return LogEntry(
         at=item.at,
         actor=item.actor,
@@ -963,7 +963,7 @@ class Store(m.BoundStore):
             elif isinstance(item, m.DossierDetailsItem):
                 details = item
             elif isinstance(item, m.LogItem):
-                history.append(_log_entry(item))
+                history.append(log_entry_of(item))
             elif isinstance(item, m.SlipItem):
                 slips.append(Slip(SlipNumber(int(item.number)), item.issued_at, item.issued_by, dict(item.details)))
         if dossier_item is None:
@@ -1195,7 +1195,7 @@ def _task_item(task: Task) -> m.TaskItem:
     )
 
 
-def _task(item: m.TaskItem) -> Task:
+def task_of(item: m.TaskItem) -> Task:
     return Task(
         task_id=item.task_id, dossier_code=item.dossier_code, step_index=int(item.step_index),
         kind=item.task_kind,  # type: ignore[arg-type]
@@ -1266,7 +1266,7 @@ class TaskStore:
 
     def get_task(self, task_id: str) -> Task | None:
         try:
-            return _task(m.TaskItem.get(m.task_pk(task_id), m.META, consistent_read=True))
+            return task_of(m.TaskItem.get(m.task_pk(task_id), m.META, consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -1282,7 +1282,7 @@ class TaskStore:
         return self.get_task(task_id)
 
     def tasks_of(self, dossier_code: str) -> list[Task]:
-        return [_task(item) for item in m.TableItem.gsi2.query(m.dossier_tasks_pk(dossier_code))
+        return [task_of(item) for item in m.TableItem.gsi2.query(m.dossier_tasks_pk(dossier_code))
                 if isinstance(item, m.TaskItem)]
 
     def inbox(self, agency_code: str, status: str, *, cursor: str | None, limit: int) -> Page[Task]:
@@ -1290,7 +1290,7 @@ class TaskStore:
         start = _decode_cursor(cursor, partition_attr="GSI1PK", partition=partition)
         results = m.TableItem.gsi1.query(partition, last_evaluated_key=start, page_size=limit + 1)
         page = _take_page(results, limit)
-        return Page([_task(item) for item in page.items if isinstance(item, m.TaskItem)], page.next_cursor)
+        return Page([task_of(item) for item in page.items if isinstance(item, m.TaskItem)], page.next_cursor)
 
     def close_task(self, task: Task, *, status: str, at: datetime, decision: str | None = None,
                    outcome: str | None = None, note: str = "") -> Task:

@@ -19,7 +19,7 @@ from typing import Any
 
 from chalicelib.domain.dossiers import LogEntry
 from chalicelib.store import models as m
-from chalicelib.store.repository import _log_entry
+from chalicelib.store.repository import log_entry_of
 
 _LOG_KIND = "log"
 _UPLOAD_KIND = "upload"
@@ -64,7 +64,7 @@ def table_change(record: Mapping[str, Any]) -> TableChange | None:
     kind = _kind(new)
     if event == "INSERT" and kind == _LOG_KIND:
         item = m.LogItem.from_raw_data(new)
-        return LogAdded(dossier_code=item.pk.removeprefix(m.dossier_pk("")), entry=_log_entry(item))
+        return LogAdded(dossier_code=item.pk.removeprefix(m.dossier_pk("")), entry=log_entry_of(item))
     if event == "MODIFY" and kind == _UPLOAD_KIND and _attached(new) and not _attached(old):
         upload = m.UploadItem.from_raw_data(new)
         return UploadAttached(upload_id=upload.upload_id, s3_key=upload.s3_key)
