@@ -26,7 +26,7 @@ from chalicelib.domain.forms import FieldError, ValidationFailed
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.uploads import Upload
 from chalicelib.domain.workflow import DossierStatus, Role, transition
-from chalicelib.services import changes, limits, routing, uploads
+from chalicelib.services import limits, routing, uploads
 from chalicelib.services.catalogue import get_procedure, require_online_procedure
 from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Page, RateCharge, SubmissionRefused
@@ -235,7 +235,7 @@ def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
         note += f": {reason}"
     entry = LogEntry(at=now(), actor=CITIZEN_ACTOR, action="withdraw", from_status=dossier.status,
                      to_status=status, note=note)
-    withdrawn = changes.apply(dossier, entry)
+    withdrawn = get_store().apply_change(dossier, entry)
     routing.stop_route(withdrawn, "withdrawn by the applicant")
     return withdrawn
 
@@ -267,7 +267,7 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
     if not asked_at_reception:
         updates["due_at"] = get_calendar().due_at(at, procedure.processing_days)
     # The new uploads are tagged attached from the table's stream (services/table_events.py).
-    updated = changes.apply(
+    updated = get_store().apply_change(
         dossier, LogEntry(at=at, actor=CITIZEN_ACTOR, action=action, from_status=dossier.status, to_status=status,
                           note=note),
         attach=supplement.new_documents, **updates)

@@ -24,7 +24,7 @@ from chalicelib.integrations.payments import (
     verify_event,
 )
 from chalicelib.integrations.secrets import stripe_keys
-from chalicelib.services import changes, limits, routing
+from chalicelib.services import limits, routing
 from chalicelib.services.deps import get_store, now
 from chalicelib.services.dossiers import get_own_dossier
 from chalicelib.store.payments import Payment, PaymentStore
@@ -156,7 +156,7 @@ def _handle_intent_event(event_type: str, intent_id: str, store: PaymentStore) -
             # a notification); they may pay again with the same intent.
             logger.info("fee payment failed for a dossier (intent %s, status %s)", intent.id, intent.status)
             if dossier.status is DossierStatus.AWAITING_FEE:
-                changes.apply(dossier, LogEntry(
+                get_store().apply_change(dossier, LogEntry(
                     at=now(), actor="system", action=PAYMENT_FAILED, from_status=dossier.status,
                     to_status=dossier.status,
                     note="Thanh toán phí không thành công, vui lòng thử lại / "

@@ -11,7 +11,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.dossiers import Dossier, LogEntry
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.workflow import DossierStatus, Role, transition
-from chalicelib.services import changes, deps
+from chalicelib.services import deps
 from chalicelib.services.deps import get_storage, get_store
 from chalicelib.services.dossiers import get_own_dossier
 
@@ -43,7 +43,7 @@ def _mark_returned(dossier: Dossier, at: datetime) -> Dossier:
         entry = LogEntry(at=at, actor=CITIZEN_ACTOR, action="return_result", from_status=dossier.status,
                          to_status=status, note="Công dân đã nhận kết quả trực tuyến / Result downloaded online")
         try:
-            return changes.apply(dossier, entry)
+            return deps.get_store().apply_change(dossier, entry)
         except Conflict:
             # Changed meanwhile (a concurrent first download): read again and decide again.
             again = get_store().get_dossier(dossier.code)

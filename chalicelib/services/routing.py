@@ -33,7 +33,7 @@ from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
 from chalicelib.integrations import idempotency, metrics
 from chalicelib.integrations.sfn import AWAIT_FEE_ERROR, HELPERS_ERROR, SKIP_ERROR
-from chalicelib.services import changes, uploads, webhooks
+from chalicelib.services import uploads, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import StoreError, Wait
@@ -97,7 +97,7 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
         return
     if step.kind == "processing" and dossier.status is DossierStatus.RECEIVED:
         status = transition(dossier.status, "start_processing", Role.SYSTEM)
-        dossier = changes.apply(dossier, LogEntry(
+        dossier = get_store().apply_change(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action="start_processing", from_status=dossier.status, to_status=status,
             note=f"Chuyển xử lý / Sent for processing: {step.agency_code}"))
     lead = Task(
@@ -142,7 +142,7 @@ def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float,
     ``record_payment`` is the internal way to complete the wait."""
     if dossier.status is not DossierStatus.AWAITING_FEE:
         status = transition(dossier.status, "request_fee", Role.SYSTEM)
-        dossier = changes.apply(dossier, LogEntry(
+        dossier = get_store().apply_change(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action="request_fee", from_status=dossier.status, to_status=status,
             note=f"Chờ nộp phí, lệ phí {dossier.fee_vnd:,} đồng / Awaiting the fee of {dossier.fee_vnd:,} VND"
                  .replace(",", ".")))
@@ -156,7 +156,7 @@ def _skip_fee(dossier: Dossier, exemption: FeeExemption, token: str, at: datetim
     for the fee (no status 6); the progress log says which exemption and on what legal basis.
     ``SKIP_ERROR`` sends the state machine past its payment wait."""
     if not any(entry.action == FEE_EXEMPTED for entry in dossier.history):  # a redelivered message logs once
-        changes.apply(dossier, LogEntry(
+        get_store().apply_change(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action=FEE_EXEMPTED, from_status=dossier.status, to_status=dossier.status,
             note=f"Miễn phí, lệ phí ({exemption.category}): {exemption.name}; căn cứ: {exemption.legal_basis} / "
                  f"Fee exempted ({exemption.category}), legal basis {exemption.legal_basis}: no payment awaited"))
@@ -171,7 +171,7 @@ def record_payment(dossier_code: str, reference: str) -> Dossier | None:
         return None
     status = transition(dossier.status, "record_payment", Role.SYSTEM)
     at = now()
-    paid = changes.apply(dossier, LogEntry(
+    paid = get_store().apply_change(dossier, LogEntry(
         at=at, actor=SYSTEM_ACTOR, action="record_payment", from_status=dossier.status, to_status=status,
         note=f"Đã nộp phí / Fee paid ({reference})"), fee_status="paid", due_at=_due_after_fee_wait(dossier, at))
     store = get_task_store()
@@ -201,7 +201,7 @@ def _wait_expired(dossier_code: str, kind: str, action: str, note: str) -> None:
     if dossier.status is not _WAITING_STATUS[kind]:
         return
     status = transition(dossier.status, action, Role.SYSTEM)
-    changes.apply(dossier, LogEntry(at=now(), actor=SYSTEM_ACTOR, action=action, from_status=dossier.status,
+    get_store().apply_change(dossier, LogEntry(at=now(), actor=SYSTEM_ACTOR, action=action, from_status=dossier.status,
                                     to_status=status, note=note))
     _refund_if_paid(dossier)
 
@@ -311,7 +311,7 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
         # The citizen's new date: the later of the late step's new deadline and the date
         # already promised.
         promised = max(new_due, dossier.due_at)
-        changes.apply(
+        get_store().apply_change(
             dossier,
             LogEntry(at=at, actor=SYSTEM_ACTOR, action=APOLOGISE, from_status=dossier.status,
                      to_status=dossier.status,
@@ -319,7 +319,7 @@ def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) 
             slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
             due_at=promised, overdue=True, **_with_due(dossier, task))
         return
-    changes.apply(dossier, LogEntry(
+    get_store().apply_change(dossier, LogEntry(
         at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,
         note=f"Quá hạn lần {task.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
              f"Overdue again at {task.agency_code}: escalated to the supervising agency"),

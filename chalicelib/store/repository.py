@@ -1024,7 +1024,9 @@ class Store(m.BoundStore):
     def apply_change(self, dossier: Dossier, entry: LogEntry, *, attach: Iterable[DocumentRef] = (),
                      slips: Iterable[Slip] = (), **changes: Any) -> Dossier:
         """Moves a dossier to ``entry.to_status`` if nobody changed it since it was read,
-        attaching the uploads in ``attach`` (a supplement) in the same transaction."""
+        attaching the uploads in ``attach`` (a supplement) in the same transaction. Nothing else
+        follows on the request path: the log item it writes reaches the table's stream, which tells
+        the citizen (services/table_events.py)."""
         def build(transaction: TransactWrite) -> Dossier:
             updated = self.change_in(transaction, dossier, entry, slips=slips, **changes)
             _attach_uploads_in(transaction, attach, owner=dossier.owner, code=dossier.code)
