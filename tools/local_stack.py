@@ -706,8 +706,10 @@ class LocalStack:
     def _start_pump(self) -> None:
         """Does locally what SQS and DynamoDB Streams event sources do in AWS: hands each queued
         message, and each record of the table's stream (citizens' notifications, attached
-        uploads' tags), to the same function the Lambda handler calls."""
+        uploads' tags), to the same function the Lambda handler calls; and sends the task queue the
+        overdue sweep's message as the stack's schedule does."""
         from tools.queue_pump import QueuePump
+        from tools.schedule import Schedule
         from tools.stream_pump import StreamPump
 
         stream_pump = StreamPump(region=REGION, stream_arn=self.outputs["TableStreamArn"])
@@ -722,6 +724,10 @@ class LocalStack:
         })
         pump.start()
         self._cleanups.append(pump.stop)
+        # What the stack's EventBridge rule does in AWS (every 5 minutes there; every minute here).
+        schedule = Schedule(region=REGION, queue_url=self.outputs["TaskQueueUrl"], interval=60.0)
+        schedule.start()
+        self._cleanups.append(schedule.stop)
 
     def _create_demo_citizen(self, pool_id: str) -> None:
         import boto3

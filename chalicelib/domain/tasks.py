@@ -64,11 +64,13 @@ def plan_route(procedure: Procedure) -> RoutePlan:
     return RoutePlan(tuple(steps))
 
 
-def execution_input(dossier_code: str, plan: RoutePlan) -> dict[str, Any]:
-    """The state machine's input: only what it needs to iterate; the app keeps the rest."""
+def execution_input(dossier_code: str, plan: RoutePlan, *, supplement_timeout_seconds: int) -> dict[str, Any]:
+    """The state machine's input: only what it needs to iterate (and how long a step waits for
+    the citizen's supplement); the app keeps the rest."""
     return {
         "dossier_code": dossier_code,
-        "steps": [{"index": step.index, "kind": step.kind} for step in plan.steps],
+        "steps": [{"index": step.index, "kind": step.kind, "supplement_timeout_seconds": supplement_timeout_seconds}
+                  for step in plan.steps],
     }
 
 

@@ -58,7 +58,8 @@ def route_agencies(dossier: Dossier) -> set[str]:
 
 def start_route(dossier: Dossier) -> None:
     # The dossier code is unique and a valid execution name: a retried start is a no-op.
-    get_engine().start(dossier.code, execution_input(dossier.code, _plan(dossier)))
+    get_engine().start(dossier.code, execution_input(
+        dossier.code, _plan(dossier), supplement_timeout_seconds=get_settings().supplement_wait_days * 24 * 3600))
 
 
 def _dossier(code: str) -> Dossier:
@@ -78,8 +79,11 @@ def _task_id(token: str, role: TaskRole, index: int) -> str:
     return f"{digest}{'L' if role == 'lead' else 'H'}{index}"
 
 
-def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
-    """Opens the step's tasks with their deadlines and tells the route how long to wait."""
+def schedule_step(dossier_code: str, step_index: int, token: str, *, waits_for_lead: bool = False) -> None:
+    """Opens the step's tasks with their deadlines. ``waits_for_lead``: the schedule state itself
+    waits for the lead agency when it works alone (the route's definition says so in its message):
+    its token goes on the lead's task, whose decision answers it. Executions started under the
+    previous definition (no such flag) are answered at once and wait in AwaitLead."""
     engine = get_engine()
     dossier = _dossier(dossier_code)
     if dossier.status.is_final:
@@ -104,7 +108,7 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
         task_id=_task_id(token, "lead", 0), dossier_code=dossier.code, step_index=step.index, kind=step.kind,
         role="lead", agency_code=step.agency_code, status="open", opened_at=at,
         due_at=calendar.due_at(at, step.days), last_step=plan.is_last_processing(step.index),
-        helpers=len(step.helpers),
+        helpers=len(step.helpers), token=token if waits_for_lead and not step.helpers else None,
     )
     helpers = [
         Task(task_id=_task_id(token, "helper", n), dossier_code=dossier.code, step_index=step.index,
@@ -133,7 +137,7 @@ def schedule_step(dossier_code: str, step_index: int, token: str) -> None:
     if helpers:
         # Parallel agencies first: the route's rarer branch (see RouteEngine.branch).
         engine.branch(token, HELPERS_ERROR, answer)
-    else:
+    elif not waits_for_lead:
         engine.succeed(token, answer)
 
 
@@ -276,26 +280,60 @@ def resume_after_supplement(dossier: Dossier) -> None:
         get_engine().succeed(wait.token, {})
 
 
-def overdue(task_id: str, token: str) -> None:
-    """A task missed its deadline; it stays open. The dossier's first miss gets the apology
-    slip 04 and a new return date (once per dossier, Decree 61/2018 art. 19); any later
-    miss is escalated: logged, and the agency's supervising agency is told."""
+def sweep_overdue() -> int:
+    """Records every open task past its deadline: the watch over deadlines (the route's waits have
+    no timeouts, a state entered being a billed transition). Runs every few minutes (a schedule in
+    AWS, the local stack's clock). Each agency's inbox partition is read up to now only, so a sweep
+    costs one Query per agency however many dossiers there are. Returns the misses it recorded."""
+    at = now()
     store = get_task_store()
-    task = store.get_task(task_id)
+    recorded = 0
+    for agency in get_store().list_agencies():
+        for task in store.overdue_tasks(agency.code, at):
+            try:
+                recorded += _miss(task, at) is not None
+            except (DomainError, StoreError):
+                # The others still get theirs; this one is read again by the next sweep unless
+                # its deadline moved (then its log line is what was lost: said in the logs).
+                logger.exception("could not record the miss of task %s", task.task_id)
+    return recorded
+
+
+def overdue(task_id: str, token: str) -> None:
+    """A wait of an execution started under the route's previous definition timed out (its
+    AwaitLead/AwaitHelper had timeouts): record the miss unless the sweep did, and tell the route
+    how long to wait again."""
+    task = get_task_store().get_task(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     at = now()
-    dossier = _dossier(task.dossier_code)
-    days = _plan(dossier).step(task.step_index).days
-    new_due = get_calendar().due_at(at, days)
     if task.status == "open" and task.due_at <= at:
-        recorded = store.record_overdue(task, new_due)
-        if recorded.overdue_count > task.overdue_count:  # not a redelivered message
-            metrics.count(get_settings(), metrics.OVERDUE_TASKS)
-        task = recorded
-        if not dossier.status.is_final:
-            _record_miss(dossier, task, at, new_due)
+        task = _miss(task, at) or get_task_store().get_task(task_id) or task
     get_engine().succeed(token, {"task_id": task.task_id, "timeout_seconds": _timeout_seconds(task.due_at, at)})
+
+
+def _miss(task: Task, at: datetime) -> Task | None:
+    """A task missed its deadline; it stays open, with a new one. The dossier's first miss gets the
+    apology slip 04 and a new return date (once per dossier, Decree 61/2018 art. 19); any later
+    miss is escalated: logged, and the agency's supervising agency is told. None if the task was
+    closed meanwhile or its miss recorded by someone else."""
+    dossier = _dossier(task.dossier_code)
+    new_due = get_calendar().due_at(at, _plan(dossier).step(task.step_index).days)
+    recorded = get_task_store().record_overdue(task, new_due)
+    if recorded is None:
+        return None
+    metrics.count(get_settings(), metrics.OVERDUE_TASKS)
+    for attempt in range(3):
+        if dossier.status.is_final:
+            break
+        try:
+            _record_miss(dossier, recorded, at, new_due)
+            break
+        except Conflict:
+            if attempt == 2:
+                raise
+            dossier = _dossier(task.dossier_code)  # changed since read (a decision, a payment): again
+    return recorded
 
 
 def _with_due(dossier: Dossier, task: Task) -> dict[str, Any]:
@@ -345,11 +383,15 @@ def _handle_task_message(body: Mapping[str, Any]) -> None:
     code = str(body.get("dossier_code", ""))
     token = str(body.get("token", ""))
     if kind == "step.schedule":
-        schedule_step(code, int(body["step_index"]), token)
+        schedule_step(code, int(body["step_index"]), token, waits_for_lead=body.get("lead_waits_here") is True)
     elif kind == "task.await":
         await_task(str(body["task_id"]), token)
     elif kind == "task.overdue":
         overdue(str(body["task_id"]), token)
+    elif kind == "overdue.sweep":
+        # Sent by the stack's schedule (infra/aws.json) every few minutes, its time in the body:
+        # each is a new message, handled once.
+        sweep_overdue()
     elif kind == "supplement.await":
         await_citizen(code, int(body["step_index"]), "supplement", token)
     elif kind == "payment.await":

@@ -27,6 +27,8 @@ Access patterns (no Scan on any request path):
 | 10| task by id                            | PK = TASK#<id>, SK = META                                          |
 | 11| an agency's inbox by status, by due   | GSI1: GSI1PK = AGENCY#<code>#TASKS#<status>, GSI1SK = <due>#<id>   |
 |   | (+ the page's dossiers)               | (then pattern 5 per task: the contract's inbox shows each in full) |
+|11b| an agency's open tasks past their     | the same, GSI1SK <= <now>#~ (due in UTC): the overdue sweep, one   |
+|   | deadline (the overdue sweep)          | Query per agency whatever the number of dossiers                   |
 | 5e| where a dossier is now (tracking)     | PK = DOSSIER#<code>, SK = META: its ``open_tasks``, written by the |
 |   |                                       | transactions that open and close tasks (pattern 12 for older ones) |
 | 12| a dossier's tasks, by step            | GSI2: GSI2PK = DOSSIER#<code>#TASKS, GSI2SK = <step>#<role>#<id>   |
@@ -68,6 +70,7 @@ no pointer version; readers use them until the first versioned load deletes them
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
@@ -170,8 +173,10 @@ def agency_inbox_pk(agency_code: str, status: str) -> str:
     return f"AGENCY#{agency_code}#TASKS#{status}"
 
 
-def inbox_sk(due_iso: str, task_id: str) -> str:
-    return f"{due_iso}#{task_id}"
+def inbox_sk(due_at: datetime, task_id: str) -> str:
+    # In UTC, so that the partition sorts by time whatever zone the deadline was computed in (the
+    # overdue sweep reads it up to now). Tasks stored before kept their deadline's own offset.
+    return f"{due_at.astimezone(UTC).isoformat()}#{task_id}"
 
 
 def dossier_tasks_pk(dossier_code: str) -> str:

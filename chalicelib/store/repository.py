@@ -1191,7 +1191,7 @@ def _task_item(task: Task) -> m.TaskItem:
         decision=task.decision, outcome=task.outcome, note=task.note, decided_at=task.decided_at,
         helpers=task.helpers,
         gsi1pk=m.agency_inbox_pk(task.agency_code, task.status),
-        gsi1sk=m.inbox_sk(task.due_at.isoformat(), task.task_id),
+        gsi1sk=m.inbox_sk(task.due_at, task.task_id),
         gsi2pk=m.dossier_tasks_pk(task.dossier_code),
         gsi2sk=m.dossier_task_sk(task.step_index, task.role, task.task_id),
     )
@@ -1362,15 +1362,30 @@ class TaskStore:
         except StoreError as error:
             raise Conflict(str(error), code="conflict") from None
 
-    def record_overdue(self, task: Task, new_due: datetime) -> Task:
+    def overdue_tasks(self, agency_code: str, at: datetime, *, limit: int = 100) -> list[Task]:
+        """An agency's open tasks whose deadline is at or before ``at``, earliest first: the head
+        of its inbox partition (pattern 11), read up to ``at`` only."""
+        bound = m.inbox_sk(at, "~")  # "~" sorts after every task id
+        items = m.TableItem.gsi1.query(m.agency_inbox_pk(agency_code, "open"), m.TableItem.gsi1sk <= bound,
+                                       limit=limit)
+        return [task for task in (task_of(item) for item in items if isinstance(item, m.TaskItem))
+                if task.due_at <= at]
+
+    def record_overdue(self, task: Task, new_due: datetime) -> Task | None:
+        """Moves an open task's deadline after a miss; the task as recorded, or None if it was
+        closed or another sweep recorded this miss first. An update of the deadline's attributes
+        only: the callback token on the task stays as it is."""
         updated = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)
+        item = m.TaskItem(m.task_pk(task.task_id), m.META)
         try:
-            _task_item(updated).save(condition=(m.TaskItem.status == "open")
-                                     & (m.TaskItem.overdue_count == task.overdue_count))
-        except PutError as error:
+            item.update(actions=[m.TaskItem.overdue_count.set(updated.overdue_count), m.TaskItem.due_at.set(new_due),
+                                 m.TaskItem.gsi1sk.set(m.inbox_sk(new_due, task.task_id))],
+                        condition=(m.TaskItem.status == "open") & (m.TaskItem.overdue_count == task.overdue_count))
+        except UpdateError as error:
             if not _conditional_failure(error):
                 raise StoreError(str(error)) from error
-        return self.get_task(task.task_id) or updated
+            return None
+        return task_of(item)
 
     def put_wait(self, dossier_code: str, wait: Wait) -> None:
         m.WaitItem(m.dossier_pk(dossier_code), m.wait_sk(wait.kind), wait_kind=wait.kind, token=wait.token,

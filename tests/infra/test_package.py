@@ -191,6 +191,27 @@ def test_the_uploads_bucket_tells_the_upload_events_queue_of_citizens_uploads(te
     assert source.endswith(f":s3:::{bucket_name}")  # this stack's uploads bucket only
 
 
+def test_a_schedule_sends_the_task_worker_the_overdue_sweep(template: dict[str, Any]) -> None:
+    """The route's waits have no timeouts: the stack's rule is the watch over deadlines."""
+    from tools.schedule import SWEEP_MESSAGE_TYPE
+
+    resources = template["Resources"]
+    rule = resources["OverdueSweepSchedule"]["Properties"]
+    assert rule["ScheduleExpression"] == "rate(5 minutes)" and rule["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    assert referenced(target["Arn"]) == {"TaskQueue"}
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"at": "$.time"}
+    # EventBridge puts the event's time (a JSON string) where <at> is.
+    body = json.loads(transformer["InputTemplate"].replace("<at>", json.dumps("2026-11-27T01:05:00Z")))
+    assert body == {"type": SWEEP_MESSAGE_TYPE, "at": "2026-11-27T01:05:00Z"}
+    policy = resources["TaskQueueSchedulePolicy"]["Properties"]
+    assert [referenced(queue) for queue in policy["Queues"]] == [{"TaskQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert referenced(statement["Condition"]["ArnEquals"]["aws:SourceArn"]) == {"OverdueSweepSchedule"}
+
+
 def test_every_queue_with_a_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
     queues = of_type(template, "AWS::SQS::Queue")
     alarms = of_type(template, "AWS::CloudWatch::Alarm").values()

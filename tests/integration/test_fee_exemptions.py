@@ -85,8 +85,7 @@ def test_an_exempt_applicant_skips_the_fee_wait(api: Any, exempting_catalogue: N
     assert "payment.await" not in route_messages and "payment.expired" not in route_messages
     assert route_messages.count("step.schedule") == 3
     # Its schedule answered Motcua.Skip, caught straight to the step's end.
-    assert states_entered(code) == ["Route", "ScheduleStep", "AwaitLead", "ScheduleStep", "StepDone",
-                                    "ScheduleStep", "AwaitLead"]
+    assert states_entered(code) == ["Route", "ScheduleStep", "ScheduleStep", "StepDone", "ScheduleStep"]
     assert get_task_store().get_wait(code, "payment") is None
     dossier = get_store().get_dossier(code)
     assert dossier is not None and dossier.status is DossierStatus.DONE and dossier.fee_status == "exempt"

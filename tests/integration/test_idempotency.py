@@ -21,7 +21,7 @@ import pytest
 from chalicelib.domain.tasks import Task
 from chalicelib.integrations import idempotency
 from chalicelib.services import routing, webhooks
-from chalicelib.services.deps import get_engine, get_store
+from chalicelib.services.deps import get_store, get_task_store
 from chalicelib.store.models import idempotency_pk
 from tests.factories import DESK, JUSTICE
 from tests.integration import test_webhook_delivery as delivery
@@ -113,11 +113,9 @@ def test_a_step_message_handled_twice_opens_one_task_queues_one_webhook_and_logs
     queued = take_messages(os.environ["MOTCUA_WEBHOOK_QUEUE_URL"])
     assert [(m["task_id"], m["event"]) for m in queued] == [(task["task_id"], "task.assigned")]
     assert history(code).count("start_processing") == 1
-    # The route was answered once and went on: it now waits on that one task.
-    waiting = next_task_message("task.await", code)
-    assert waiting["task_id"] == task["task_id"]
-    task_worker(waiting)
-    task_worker(waiting)
+    # The schedule state is the lead agency's wait: the one task carries its token.
+    stored = get_task_store().get_task(task["task_id"])
+    assert stored is not None and stored.token == schedule["token"]
     assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
     pump(lambda: history(code)[-1] == "approve_final")
     assert history(code) == ["submit", "receive", "start_processing", "approve_final"]
@@ -182,23 +180,24 @@ def test_a_step_message_whose_first_handling_raised_does_its_work_on_the_redeliv
 ) -> None:
     code = submit(api, sample_token, "2.000488")
     schedule = next_task_message("step.schedule", code)
-    engine = get_engine()
-    real = engine.succeed
+    real = webhooks.enqueue_task_event
     calls: list[str] = []
 
-    def throttled_once(token: str, output: dict[str, Any]) -> bool:
-        calls.append(token)
+    def throttled_once(task: Task, event: Any) -> None:
+        calls.append(task.task_id)
         if len(calls) == 1:
             raise RuntimeError("ThrottlingException: Rate exceeded")
-        return real(token, output)
+        real(task, event)
 
-    monkeypatch.setattr(engine, "succeed", throttled_once)
+    monkeypatch.setattr(webhooks, "enqueue_task_event", throttled_once)
     with pytest.raises(RuntimeError, match="Rate exceeded"):
         task_worker(schedule)
     assert records(idempotency.TASK_MESSAGE) == []
 
-    task_worker(schedule)  # redelivered: this time the route is answered
+    task_worker(schedule)  # redelivered: this time the agency is told, and the task waits with the token
     (task,) = [t for t in agencies.inbox(DESK) if t["dossier_code"] == code]
-    assert next_task_message("task.await", code)["task_id"] == task["task_id"]
+    stored = get_task_store().get_task(task["task_id"])
+    assert stored is not None and stored.token == schedule["token"]
+    assert calls == [task["task_id"], task["task_id"]]
     task_worker(schedule)  # redelivered once more: nothing
     assert len(calls) == 2

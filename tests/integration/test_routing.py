@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -245,9 +245,12 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     api: Any, aws: dict[str, str], sample_token: str, monkeypatch: pytest.MonkeyPatch, agencies: Agencies,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A step of 0.0001 working days (about 3 s of office time) times out for real in the
-    state machine; the clock runs from a Thursday 09:00."""
+    """A step of 0.0002 working days (about 6 s of office time) passes its deadline for real; the
+    overdue sweep (the stack's schedule, sent here as the schedule would) records each miss. The
+    clock runs from a Thursday 09:00."""
+    from chalicelib.services.routing import handle_task_message
     from tests.integration.conftest import SAMPLE_NOW
+    from tools.schedule import sweep_message
 
     started = time.monotonic()
     from datetime import timedelta
@@ -271,7 +274,13 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
         assert dossier is not None
         return [entry.action for entry in dossier.history]
 
-    pump(lambda: "apologise" in actions(), seconds=30)
+    def swept(predicate: Callable[[], bool]) -> Callable[[], bool]:
+        def check() -> bool:
+            handle_task_message(sweep_message(clock()))
+            return predicate()
+        return check
+
+    pump(swept(lambda: "apologise" in actions()), seconds=30)
     dossier = get_store().get_dossier(code)
     assert dossier is not None
     apologies = [slip for slip in dossier.slips if int(slip.number) == 4]
@@ -279,7 +288,7 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     assert dossier.due_at == datetime.fromisoformat(apologies[0].details["new_due_at"])
     assert dossier.overdue is True
     assert json.loads(api.http.get(f"/track/{code}").body)["overdue"] is True
-    pump(lambda: "escalate" in actions(), seconds=30)
+    pump(swept(lambda: "escalate" in actions()), seconds=30)
     dossier = get_store().get_dossier(code)
     assert dossier is not None
     assert len([slip for slip in dossier.slips if int(slip.number) == 4]) == 1  # once per dossier
@@ -297,6 +306,60 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     overdue = [m for m in emitted if m.get("OverdueTasks") == [1.0] and m.get("Province") == "lamdong"]
     assert len(overdue) == open_tasks[0]["overdue_count"]
     assert overdue[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "motcua"
+
+
+def test_the_overdue_sweep_records_each_miss_once_and_only_of_open_tasks_past_their_deadline(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from chalicelib.services import routing
+    from chalicelib.services.deps import get_task_store
+
+    late, decided, fresh = (submit(api, sample_token, "2.000488") for _ in range(3))
+    late_task, decided_task, fresh_task = (agencies.task_for(DESK, code) for code in (late, decided, fresh))
+    assert agencies.decide(DESK, decided_task["task_id"], "receive").status_code == 200
+    # The third one's deadline is moved a month on (as a miss would): not due at the sweep's moment.
+    store = get_task_store()
+    fresh_open = store.get_task(fresh_task["task_id"])
+    assert fresh_open is not None
+    store.record_overdue(fresh_open, frozen_clock + timedelta(days=30))
+    assert routing.sweep_overdue() == 0  # nothing due yet
+
+    monkeypatch.setattr(routing, "now", lambda: frozen_clock + timedelta(days=7))
+    assert routing.sweep_overdue() == 1
+    assert routing.sweep_overdue() == 0  # its deadline moved: not a second miss
+    recorded = store.get_task(late_task["task_id"])
+    assert recorded is not None and recorded.status == "open" and recorded.overdue_count == 1
+    assert recorded.due_at > frozen_clock + timedelta(days=7)
+    dossier = get_store().get_dossier(late)
+    assert dossier is not None and dossier.overdue and [e.action for e in dossier.history][-1] == "apologise"
+    assert [e.action for e in get_store().get_dossier(decided).history] == ["submit", "receive"]  # type: ignore[union-attr]
+    assert store.get_task(fresh_task["task_id"]).overdue_count == 1  # type: ignore[union-attr]  # set above only
+
+
+def test_a_schedule_of_the_previous_route_definition_is_answered_at_once(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Executions started before the schedule state became the lead's wait still go through
+    AwaitLead: their step.schedule message (no lead_waits_here) is answered with the timeouts."""
+    from chalicelib.services import routing
+    from chalicelib.services.deps import get_engine, get_task_store
+
+    code = submit(api, sample_token, "2.000488")
+    answered: list[tuple[str, dict[str, Any]]] = []
+    def succeed(token: str, output: dict[str, Any]) -> bool:
+        answered.append((token, output))
+        return True
+
+    monkeypatch.setattr(get_engine(), "succeed", succeed)
+    routing.handle_task_message({"type": "step.schedule", "token": "old-definition-token", "dossier_code": code,
+                                 "step_index": 0})
+    ((token, answer),) = answered
+    task = get_task_store().get_task(answer["lead"]["task_id"])
+    assert token == "old-definition-token" and task is not None and task.token is None
+    assert answer["lead"]["timeout_seconds"] > 0 and answer["supplement_timeout_seconds"] > 0
 
 
 def test_agencies_on_the_route_read_the_dossier_and_each_read_is_audited(
@@ -413,15 +476,16 @@ def states_entered(code: str) -> list[str]:
     return route_history.states_entered(route_history.execution_events(sfn, arn))
 
 
-# A plain step: the schedule, whose success answer goes straight to the lead agency's wait.
-PLAIN_STEP = ["ScheduleStep", "AwaitLead"]
+# A plain step: the schedule, which is the lead agency's wait when it works alone.
+PLAIN_STEP = ["ScheduleStep"]
 
 
-def test_a_one_agency_route_takes_five_state_transitions(
+def test_a_one_agency_route_takes_three_state_transitions(
     api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies
 ) -> None:
     """Issue 8: Step Functions bills each state entered; reception receive → processing approve is
-    the route's Map and two states per step; a route that went through ends with its Map (no final state)."""
+    the route's Map and one state per step (the schedule waits for the lead agency itself); a route
+    that went through ends with its Map (no final state)."""
     code = submit(api, sample_token, "2.000488")
     agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive")
     agencies.decide(JUSTICE, agencies.task_for(JUSTICE, code)["task_id"], "approve")
