@@ -64,6 +64,18 @@ def test_cost_arithmetic() -> None:
     assert per_million["API Gateway"] == pytest.approx(requests * 3.50)
 
 
+def test_the_target_is_checked_against_the_platform_and_the_messages_are_priced_beside_it() -> None:
+    results = _calls_results()
+    results["background"]["workers"]["stream worker"] = [  # type: ignore[index]
+        {"seconds": 0.1, "rru": 0.0, "wru": 0.0, "by_operation": {"email:SendEmail": 1}}] * 2
+    data = cost.price(results).data
+    assert data["messages_per_million_usd"] == pytest.approx(2 * 1e6 * 0.10 / 1000)
+    assert data["platform_per_million_usd"] == pytest.approx(
+        sum(v for k, v in data["per_million_usd"].items() if k != "SES email"))
+    assert data["total_per_million_usd"] == pytest.approx(data["platform_per_million_usd"] + 200.0)
+    assert data["pass"] is (data["platform_per_million_usd"] <= cost.TARGET_PER_MILLION)
+
+
 def test_the_stream_workers_records_are_lambda_invocations_without_sqs() -> None:
     results = _calls_results()
     results["background"]["workers"]["stream worker"] = [  # type: ignore[index]
