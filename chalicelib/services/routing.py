@@ -315,25 +315,47 @@ def overdue(task_id: str, token: str) -> None:
 def _miss(task: Task, at: datetime) -> Task | None:
     """A task missed its deadline; it stays open, with a new one. The dossier's first miss gets the
     apology slip 04 and a new return date (once per dossier, Decree 61/2018 art. 19); any later
-    miss is escalated: logged, and the agency's supervising agency is told. None if the task was
-    closed meanwhile or its miss recorded by someone else."""
-    dossier = _dossier(task.dossier_code)
-    new_due = get_calendar().due_at(at, _plan(dossier).step(task.step_index).days)
-    recorded = get_task_store().record_overdue(task, new_due)
-    if recorded is None:
-        return None
-    metrics.count(get_settings(), metrics.OVERDUE_TASKS)
+    miss is escalated: logged, and the agency's supervising agency is told. The task's new deadline
+    and the dossier's log line are one transaction. None if the task was closed meanwhile or its
+    miss recorded by someone else."""
+    store = get_task_store()
     for attempt in range(3):
-        if dossier.status.is_final:
-            break
+        dossier = _dossier(task.dossier_code)
+        new_due = get_calendar().due_at(at, _plan(dossier).step(task.step_index).days)
+        late = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)
+        first = not dossier.has_slip(slips.SlipNumber.APOLOGY)
         try:
-            _record_miss(dossier, recorded, at, new_due)
-            break
+            if dossier.status.is_final:
+                recorded = store.record_miss(task, new_due)
+            elif first:
+                # The citizen's new date: the later of the late step's new deadline and the date
+                # already promised.
+                promised = max(new_due, dossier.due_at)
+                recorded = store.record_miss(
+                    task, new_due, dossier,
+                    LogEntry(at=at, actor=SYSTEM_ACTOR, action=APOLOGISE, from_status=dossier.status,
+                             to_status=dossier.status, note=f"Quá hạn tại {task.agency_code}; xin lỗi và hẹn lại / "
+                                                            "Overdue: apology and new date"),
+                    slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
+                    due_at=promised, overdue=True, **_with_due(dossier, late))
+            else:
+                recorded = store.record_miss(task, new_due, dossier, LogEntry(
+                    at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,
+                    note=f"Quá hạn lần {late.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
+                         f"Overdue again at {task.agency_code}: escalated to the supervising agency"),
+                    **_with_due(dossier, late))
         except Conflict:
             if attempt == 2:
                 raise
-            dossier = _dossier(task.dossier_code)  # changed since read (a decision, a payment): again
-    return recorded
+            continue  # the dossier changed since read (a decision, a payment): again
+        if recorded is None:
+            return None
+        metrics.count(get_settings(), metrics.OVERDUE_TASKS)
+        if not dossier.status.is_final and not first:
+            agency = get_store().get_agency(task.agency_code)
+            webhooks.enqueue_escalation(recorded, agency.parent_code if agency is not None else None)
+        return recorded
+    return None  # not reached: the third conflict is raised
 
 
 def _with_due(dossier: Dossier, task: Task) -> dict[str, Any]:
@@ -342,29 +364,6 @@ def _with_due(dossier: Dossier, task: Task) -> dict[str, Any]:
         return {}
     return {"open_tasks": tuple(replace(t, due_at=task.due_at) if t.task_id == task.task_id else t
                                 for t in dossier.open_tasks)}
-
-
-def _record_miss(dossier: Dossier, task: Task, at: datetime, new_due: datetime) -> None:
-    if not dossier.has_slip(slips.SlipNumber.APOLOGY):
-        # The citizen's new date: the later of the late step's new deadline and the date
-        # already promised.
-        promised = max(new_due, dossier.due_at)
-        get_store().apply_change(
-            dossier,
-            LogEntry(at=at, actor=SYSTEM_ACTOR, action=APOLOGISE, from_status=dossier.status,
-                     to_status=dossier.status,
-                     note=f"Quá hạn tại {task.agency_code}; xin lỗi và hẹn lại / Overdue: apology and new date"),
-            slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
-            due_at=promised, overdue=True, **_with_due(dossier, task))
-        return
-    get_store().apply_change(dossier, LogEntry(
-        at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,
-        note=f"Quá hạn lần {task.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
-             f"Overdue again at {task.agency_code}: escalated to the supervising agency"),
-        **_with_due(dossier, task))
-    agency = get_store().get_agency(task.agency_code)
-    supervisor = agency.parent_code if agency is not None else None
-    webhooks.enqueue_escalation(task, supervisor)
 
 
 def supplement_expired(dossier_code: str) -> None:

@@ -1371,21 +1371,32 @@ class TaskStore:
         return [task for task in (task_of(item) for item in items if isinstance(item, m.TaskItem))
                 if task.due_at <= at]
 
-    def record_overdue(self, task: Task, new_due: datetime) -> Task | None:
-        """Moves an open task's deadline after a miss; the task as recorded, or None if it was
-        closed or another sweep recorded this miss first. An update of the deadline's attributes
-        only: the callback token on the task stays as it is."""
-        updated = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)
-        item = m.TaskItem(m.task_pk(task.task_id), m.META)
+    def record_miss(self, task: Task, new_due: datetime, dossier: Dossier | None = None,
+                    entry: LogEntry | None = None, *, slips: Iterable[Slip] = (), **changes: Any) -> Task | None:
+        """Moves an open task's deadline after a miss and, with ``entry``, logs the miss on its
+        dossier (``change_in``), in one transaction: a miss is recorded whole or not at all. Returns
+        the task as recorded, or None if it was closed or its miss recorded by someone else first;
+        Conflict if only the dossier moved since it was read (read it again). Only the deadline's
+        attributes of the task are updated: its callback token stays as it is."""
+        recorded = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)
+
+        def build(transaction: TransactWrite) -> None:
+            transaction.update(
+                m.TaskItem(m.task_pk(task.task_id), m.META),
+                actions=[m.TaskItem.overdue_count.set(recorded.overdue_count), m.TaskItem.due_at.set(new_due),
+                         m.TaskItem.gsi1sk.set(m.inbox_sk(new_due, task.task_id))],
+                condition=(m.TaskItem.status == "open") & (m.TaskItem.overdue_count == task.overdue_count))
+            if dossier is not None and entry is not None:
+                self._store.change_in(transaction, dossier, entry, slips=slips, **changes)
+
         try:
-            item.update(actions=[m.TaskItem.overdue_count.set(updated.overdue_count), m.TaskItem.due_at.set(new_due),
-                                 m.TaskItem.gsi1sk.set(m.inbox_sk(new_due, task.task_id))],
-                        condition=(m.TaskItem.status == "open") & (m.TaskItem.overdue_count == task.overdue_count))
-        except UpdateError as error:
-            if not _conditional_failure(error):
-                raise StoreError(str(error)) from error
-            return None
-        return task_of(item)
+            self._store.write(build, conflict=_dossier_conflict, failure=f"could not record the miss of {task.task_id}")
+        except Conflict:
+            current = self.get_task(task.task_id)
+            if current is None or current.status != "open" or current.overdue_count != task.overdue_count:
+                return None
+            raise
+        return recorded
 
     def put_wait(self, dossier_code: str, wait: Wait) -> None:
         m.WaitItem(m.dossier_pk(dossier_code), m.wait_sk(wait.kind), wait_kind=wait.kind, token=wait.token,

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -324,7 +325,7 @@ def test_the_overdue_sweep_records_each_miss_once_and_only_of_open_tasks_past_th
     store = get_task_store()
     fresh_open = store.get_task(fresh_task["task_id"])
     assert fresh_open is not None
-    store.record_overdue(fresh_open, frozen_clock + timedelta(days=30))
+    assert store.record_miss(fresh_open, frozen_clock + timedelta(days=30)) is not None
     assert routing.sweep_overdue() == 0  # nothing due yet
 
     monkeypatch.setattr(routing, "now", lambda: frozen_clock + timedelta(days=7))
@@ -337,6 +338,32 @@ def test_the_overdue_sweep_records_each_miss_once_and_only_of_open_tasks_past_th
     assert dossier is not None and dossier.overdue and [e.action for e in dossier.history][-1] == "apologise"
     assert [e.action for e in get_store().get_dossier(decided).history] == ["submit", "receive"]  # type: ignore[union-attr]
     assert store.get_task(fresh_task["task_id"]).overdue_count == 1  # type: ignore[union-attr]  # set above only
+
+
+def test_a_miss_is_recorded_whole_or_not_at_all(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+) -> None:
+    """The task's new deadline and the dossier's log line are one transaction: if the dossier moved
+    since it was read, neither is written, and the next sweep finds the task still due."""
+    from datetime import timedelta
+
+    from chalicelib.domain.dossiers import LogEntry
+    from chalicelib.domain.errors import Conflict
+    from chalicelib.services.deps import get_task_store
+
+    code = submit(api, sample_token, "2.000488")
+    task = get_task_store().get_task(agencies.task_for(DESK, code)["task_id"])
+    stale = get_store().get_dossier(code)
+    assert task is not None and stale is not None
+    note = LogEntry(at=frozen_clock, actor="system", action="escalate", from_status=stale.status,
+                    to_status=stale.status, note="meanwhile")
+    get_store().apply_change(stale, note)  # the dossier moves after the sweep read it
+    with pytest.raises(Conflict):
+        get_task_store().record_miss(task, frozen_clock + timedelta(days=3), stale,
+                                     replace(note, action="apologise", note="late"))
+    assert get_task_store().get_task(task.task_id) == task
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None and [e.action for e in dossier.history] == ["submit", "escalate"]
 
 
 def test_a_schedule_of_the_previous_route_definition_is_answered_at_once(
