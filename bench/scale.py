@@ -14,24 +14,49 @@ moto's BatchWriteItem handler ends in), bypassing Step Functions. Each dossier g
 the real flow leaves: the dossier, its attached upload, its log entries, its tasks (open ones
 for the dossiers still at a desk or in processing: the agency inboxes), the day's numbering
 counter, and the statistics counters summed from ``domain.stats`` bumps as the transactions'
-ADDs would. The BatchWriteItem rate through boto3 is measured on a sample for comparison.
+ADDs would. Both sizes spread their dossiers over the same 12 months (more per day at 100,000).
+The BatchWriteItem rate through boto3 is measured on a sample for comparison.
 
 Why moto cannot be flat here. moto 5.2.5 answers every Query, on the table or on an index, by
 listing and sorting *all* the table's items (``moto/dynamodb/models/table.py``, ``Table.query``
-calls ``all_items()``, which sorts every item, then filters by partition), so a Query costs
-O(n log n) in the table's size where DynamoDB reads only the partition. Only GetItem is flat.
-The part therefore also reports, per read path, the DynamoDB calls it makes and the items they
-return (deterministic, noise-free: what DynamoDB would bill) and times moto's own raw Query and
-GetItem at both sizes, so each path's ratio can be read against moto's.
+calls ``all_items()``, which sorts every item, then filters by partition), and then walks the
+partition up to the start key, so a Query costs O(n log n) in the table's size where DynamoDB
+seeks to the start key in the partition and reads ``Limit`` items. Only GetItem is flat. The
+headline rows therefore run with :class:`PartitionReads` (bench-only): moto is handed only the
+run of items DynamoDB would read, found by binary search in the partition kept sorted; the
+answers are moto's own, which the part checks against plain moto at the smallest size (and
+tests/bench/test_scale.py for every key condition, both directions, paged). The part also
+reports, per read path, the DynamoDB calls it makes and the items they return (deterministic,
+noise-free: what DynamoDB would bill) and times moto's own raw Query and GetItem, with partition
+reads and as moto is, at both sizes.
+
+What else would not be the app's. In AWS the table is not in the Lambda's heap; in-process, the
+100,000 dossiers' moto objects (millions of them) are, and a heap 100 times larger is slower to
+run in (cyclic GC passes over it, cache misses), whatever the request. So each size is seeded in
+its own table (the larger one a copy of the smaller, grown), all tables stay in the heap while
+any is measured, moto's objects are frozen out of the cyclic GC (``gc.freeze()``) once seeded,
+and moto serves the app's table name from each size's table in turn. The sizes are measured in
+``ROUNDS`` alternating rounds and each p50 is the median of the rounds' p50s: on a shared
+machine a burst of another process's load then spoils a round, not one size's figure.
+
+Same path, different work. Two paths read a little more or less at one size, not because of
+the table's size: the statistics read one row per agency, month and counter shard (at most
+agencies x months x ``STATS_SHARDS``, reached from ~3,000 dossiers: at 1,000, 50 of the 332
+agency-month shards have had no dossier yet, so 283 items are read instead of 333, whatever the
+count beyond), and the agency inbox's first page holds the 20 earliest deadlines, whose dossiers
+have longer or shorter progress logs at each size. The comparison flags such paths
+(``same_dynamodb_work``) and gives their p50 per item read next to the p50 ratio.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
 import time
 import zlib
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -353,36 +378,134 @@ def batch_write_rate(sample: int = 2_000) -> dict[str, float]:
             "backend_put_items_per_s": round(len(items) / direct_elapsed)}
 
 
-# --- moto reading only the queried partition (bench-only) ----------------------------------------
+# --- moto reading only what DynamoDB reads (bench-only) -------------------------------------------
+
+# The comparisons a key condition may put on a sort key (moto's names and symbols). Each selects a
+# contiguous run of a partition in key order: ``before`` says a sort key lies before that run,
+# ``after`` that it lies past it.
+_KEY_BOUNDS: dict[str, tuple[Callable[[Any, list[Any]], bool], Callable[[Any, list[Any]], bool]]] = {
+    "EQ": (lambda key, v: key < v[0], lambda key, v: key > v[0]),
+    "LT": (lambda key, v: False, lambda key, v: key >= v[0]),
+    "LE": (lambda key, v: False, lambda key, v: key > v[0]),
+    "GT": (lambda key, v: key <= v[0], lambda key, v: False),
+    "GE": (lambda key, v: key < v[0], lambda key, v: False),
+    "BETWEEN": (lambda key, v: key < v[0], lambda key, v: key > v[1]),
+    # Keys starting with the prefix are >= it, and come before the other keys > it.
+    "BEGINS_WITH": (lambda key, v: key < v[0], lambda key, v: key > v[0] and not key.startswith(v[0])),
+}
+for _symbol, _name in (("=", "EQ"), ("<", "LT"), ("<=", "LE"), (">", "GT"), (">=", "GE")):
+    _KEY_BOUNDS[_symbol] = _KEY_BOUNDS[_name]
+
+
+@dataclass
+class SortedPartition:
+    """One partition of the table or of an index, in moto's order (index hash and range keys, then
+    the table's), with each item's sort tuple (``cast_value``s) for binary search."""
+
+    attrs: list[str]
+    items: list[Any]
+    keys: list[tuple[Any, ...]]
+
+    def window(self, comparison: str | None, values: list[Any], limit: int | None, start: dict[str, Any] | None,
+               forward: bool) -> list[Any] | None:
+        """The run of items a Query reads: from the exclusive start key (or where the key condition
+        starts), ``limit`` items in the scan direction, plus the one after them: moto returns a
+        LastEvaluatedKey only when an item follows the page, as it would have seen in the whole
+        partition. None when this cannot be computed (moto then gets the whole partition)."""
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        low, high = 0, len(self.items)
+        if comparison:
+            bounds = _KEY_BOUNDS.get(comparison)
+            if bounds is None:
+                return None
+            before, after = bounds
+            cast = [value.cast_value for value in values]
+            low = bisect_left(self.keys, True, key=lambda k: not before(k[1], cast))
+            high = bisect_left(self.keys, True, lo=low, key=lambda k: after(k[1], cast))
+        if start:
+            if any(attr not in start for attr in self.attrs):
+                return None
+            position = tuple(DynamoType(start[attr]).cast_value for attr in self.attrs)
+            if forward:
+                low = max(low, bisect_right(self.keys, position))
+            else:
+                high = min(high, bisect_left(self.keys, position))
+        if high <= low:
+            return []
+        if forward:
+            end = high if limit is None else min(high, low + limit)
+            return self.items[low:end + 1]
+        first = low if limit is None else max(low, high - limit)
+        return self.items[max(first - 1, 0):high]
+
 
 @dataclass
 class PartitionReads:
-    """While ``on``, moto's ``Table.query`` considers only the queried partition, as DynamoDB
-    does, instead of listing and sorting the whole table (``all_items()``); everything after that
-    (ordering within the partition, key conditions, Limit, pagination, filters) is moto's own code.
-    A table query reads ``table.items[hash]``; an index query reads a map of the index's partitions,
-    built once per table state and rebuilt after any write (``generation``), so results are the
-    ones moto would give. This isolates the app's access patterns from moto's scan; moto still
-    sorts a whole (index) partition where DynamoDB seeks to the start key and reads ``Limit``."""
+    """While ``on``, moto's ``Table.query`` is handed only what DynamoDB would read, instead of
+    listing and sorting the whole table (``all_items()``): the queried partition (of the table, or
+    of an index: its map built once per table state), kept sorted once per table state
+    (``generation``, bumped by any write), from which a binary search picks the run of items the
+    key condition, the exclusive start key and ``Limit`` select, as DynamoDB seeks to the start
+    key and reads ``Limit`` items. Everything after that (key conditions, Limit, pagination,
+    filters, projections) is moto's own code, so the answers are the ones moto would give; the
+    whole partition is handed over where the run cannot be computed (legacy QueryFilter, which
+    moto applies before Limit; several range key conditions; an index without a range key)."""
 
     on: bool = False
     generation: int = 0
-    maps: dict[tuple[int, str, str], dict[Any, list[Any]]] = field(default_factory=dict)
+    maps: dict[tuple[int, int, str], dict[Any, list[Any]]] = field(default_factory=dict)
+    partitions: dict[tuple[int, int, str | None, Any], SortedPartition] = field(default_factory=dict)
+
+    def _current(self) -> None:
+        stale = [key for key in self.maps if key[0] != self.generation]
+        for key in stale:
+            del self.maps[key]
+        for old in [key for key in self.partitions if key[0] != self.generation]:
+            del self.partitions[old]
 
     def index_partition(self, table: Any, index_name: str, value: Any) -> list[Any]:
-        key = (self.generation, table.name, index_name)
+        """The items of one partition of an index: those that have all the index's key attributes."""
+        key = (self.generation, id(table), index_name)
         partitions = self.maps.get(key)
         if partitions is None:
-            self.maps = {k: v for k, v in self.maps.items() if k[0] == self.generation}
-            hash_attr = next(k["AttributeName"] for k in table.get_index(index_name).schema if k["KeyType"] == "HASH")
+            self._current()
+            schema = table.get_index(index_name).schema
+            hash_attr = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+            others = [k["AttributeName"] for k in schema if k["KeyType"] != "HASH"]
             partitions = {}
             for rows in table.items.values():
                 for item in rows.values():
                     attr = item.attrs.get(hash_attr)
-                    if attr is not None:
+                    if attr is not None and all(item.attrs.get(name) for name in others):
                         partitions.setdefault(attr, []).append(item)
             self.maps[key] = partitions
         return partitions.get(value, [])
+
+    def sorted_partition(self, table: Any, index_name: str | None, value: Any) -> SortedPartition | None:
+        key = (self.generation, id(table), index_name, value)
+        found = self.partitions.get(key)
+        if found is not None:
+            return found
+        if index_name:
+            schema = table.get_index(index_name).schema
+            ranges = [k["AttributeName"] for k in schema if k["KeyType"] == "RANGE"]
+            if len(ranges) != 1:
+                return None
+            hashes = [k["AttributeName"] for k in schema if k["KeyType"] == "HASH"]
+            attrs = table._generate_attr_to_sort_by([*hashes, table.hash_key_attr], [*ranges, table.range_key_attr])
+            items = list(self.index_partition(table, index_name, value))
+        else:
+            attrs = [table.hash_key_attr, table.range_key_attr]
+            items = list(table.items[value].values()) if value in table.items else []
+        if len(attrs) < 2 or any(attr is None for attr in attrs):
+            return None
+        self._current()
+        keyed = sorted(((tuple(item.attrs[attr].cast_value for attr in attrs), item) for item in items),
+                       key=lambda pair: pair[0])
+        found = SortedPartition(attrs, [item for _, item in keyed], [k for k, _ in keyed])
+        self.partitions[key] = found
+        return found
 
 
 PARTITION_READS = PartitionReads()
@@ -395,24 +518,35 @@ def install_partition_reads() -> None:
     global _partition_patched
     if _partition_patched:
         return
+    import inspect
+
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     original_query = Table.query
+    signature = inspect.signature(original_query)
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         if not PARTITION_READS.on or not self.range_key_attr:
             return original_query(self, hash_key, *args, **kwargs)
-        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)  # moto passes it 8th
+        call = signature.bind(self, hash_key, *args, **kwargs).arguments
+        index_name = call.get("index_name")
+        ranges = call.get("range_key_conditions") or []
         if index_name:
-            conditions = kwargs.get("hash_key_conditions") or []
-            if len(conditions) != 1:
+            conditions = call.get("hash_key_conditions") or []
+            if len(conditions) != 1 or len(ranges) > 1:
                 return original_query(self, hash_key, *args, **kwargs)
-            candidates = PARTITION_READS.index_partition(self, index_name, conditions[0][1])
+            value = conditions[0][1]
         else:
-            candidates = list(self.items[hash_key].values()) if hash_key in self.items else []
-        ordered = sorted(candidates, key=lambda x: (x.hash_key, x.range_key))  # what all_items() returns
-        self.all_items = lambda: ordered  # the instance attribute shadows the method for this call
+            value = hash_key
+        partition = PARTITION_READS.sorted_partition(self, index_name, value)
+        if partition is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        run = None if call.get("filter_kwargs") else partition.window(
+            call.get("range_comparison"), list(call.get("range_objs") or []), call.get("limit"),
+            call.get("exclusive_start_key"), call.get("scan_index_forward") is not False)
+        read = partition.items if run is None else run
+        self.all_items = lambda: read  # the instance attribute shadows the method for this call
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
@@ -422,7 +556,7 @@ def install_partition_reads() -> None:
 
     def call_action(self: Any) -> Any:
         if self._get_action() not in _READ_ACTIONS:
-            PARTITION_READS.generation += 1  # a write: index maps are rebuilt on next use
+            PARTITION_READS.generation += 1  # a write: partitions are rebuilt on next use
         return original_call(self)
 
     Table.query = query  # type: ignore[method-assign]
@@ -493,10 +627,11 @@ class Probe:
     checked: bool = True  # one untimed request first, which must answer 200 (the API's paths)
 
 
-def _timed(probe_call: Callable[[int], Any], count: int, *, budget: float, minimum: int) -> list[float]:
+def _timed(probe_call: Callable[[int], Any], count: int, *, budget: float, minimum: int, first: int = 0
+           ) -> list[float]:
     samples: list[float] = []
     started = time.perf_counter()
-    for i in range(count):
+    for i in range(first, first + count):
         t0 = time.perf_counter()
         probe_call(i)
         samples.append(time.perf_counter() - t0)
@@ -505,9 +640,9 @@ def _timed(probe_call: Callable[[int], Any], count: int, *, budget: float, minim
     return samples
 
 
-def measure(probes: Sequence[Probe], *, requests: int, budget: float, minimum: int = MIN_REQUESTS) -> dict[str, Any]:
-    """Per probe: the DynamoDB work of one request (metered, untimed), then up to ``requests``
-    timed ones (fewer once ``budget`` seconds are spent, but at least ``minimum``)."""
+def dynamodb_work(probes: Sequence[Probe]) -> dict[str, Any]:
+    """Per probe: one checked request (the API's paths must answer 200), then the DynamoDB calls
+    one request makes and the items they return (metered, untimed)."""
     results: dict[str, Any] = {}
     for probe in probes:
         response = probe.request(0) if probe.checked else None
@@ -520,13 +655,31 @@ def measure(probes: Sequence[Probe], *, requests: int, budget: float, minimum: i
             probe.request(1)
         finally:
             METER.on = False
-        samples = _timed(probe.request, requests, budget=budget, minimum=minimum)
-        results[probe.name] = {**summary_ms(samples), "what": probe.what,
-                               "dynamodb_calls": dict(sorted(METER.calls.items())), "items_read": METER.items}
+        results[probe.name] = {"what": probe.what, "dynamodb_calls": dict(sorted(METER.calls.items())),
+                               "items_read": METER.items}
     return results
 
 
-def raw_probes(table_name: str, state: SeedState, agency: str) -> list[Probe]:
+def measure(probes: Sequence[Probe], *, requests: int, budget: float, minimum: int = MIN_REQUESTS) -> dict[str, Any]:
+    """Per probe: the DynamoDB work of one request, then up to ``requests`` timed ones (fewer once
+    ``budget`` seconds are spent, but at least ``minimum``)."""
+    results = dynamodb_work(probes)
+    for probe in probes:
+        results[probe.name].update(summary_ms(_timed(probe.request, requests, budget=budget, minimum=minimum)))
+    return results
+
+
+def summary_of_rounds(rounds: Sequence[Sequence[float]]) -> dict[str, Any]:
+    """The median of the rounds' p50s (a burst of another process's load spoils one round, not
+    the figure), p90 and min over all samples, and each round's p50."""
+    samples = [sample for one in rounds for sample in one]
+    round_p50s = [percentile(one, 50) for one in rounds if one]
+    return {**summary_ms(samples), "p50_ms": round(percentile(round_p50s, 50) * 1000, 3),
+            "p50_pooled_ms": round(percentile(samples, 50) * 1000, 3),
+            "round_p50_ms": [round(p * 1000, 3) for p in round_p50s]}
+
+
+def raw_probes(table_name: str, codes: Sequence[str], agency: str) -> list[Probe]:
     """moto's own primitives, through boto3 as the app calls them: a GetItem, a Query on one
     dossier's partition, and a Query on the agency's inbox partition of GSI1 (limit 21)."""
     import boto3
@@ -535,19 +688,20 @@ def raw_probes(table_name: str, state: SeedState, agency: str) -> list[Probe]:
 
     client = boto3.client("dynamodb", region_name=REGION)
     rng = random.Random(SEED + 1)
-    codes = [rng.choice(state.codes) for _ in range(REQUESTS + 2)]
+    picked = [rng.choice(codes) for _ in range(REQUESTS + 2)]
 
     class Ok:
         status_code = 200
         body = b""
 
     def get_item(i: int) -> Any:
-        client.get_item(TableName=table_name, Key={"PK": {"S": m.dossier_pk(codes[i])}, "SK": {"S": m.META}})
+        client.get_item(TableName=table_name, Key={"PK": {"S": m.dossier_pk(picked[i % len(picked)])},
+                                                   "SK": {"S": m.META}})
         return Ok
 
     def query_partition(i: int) -> Any:
         client.query(TableName=table_name, KeyConditionExpression="PK = :pk",
-                     ExpressionAttributeValues={":pk": {"S": m.dossier_pk(codes[i])}})
+                     ExpressionAttributeValues={":pk": {"S": m.dossier_pk(picked[i % len(picked)])}})
         return Ok
 
     def query_index(i: int) -> Any:
@@ -560,29 +714,70 @@ def raw_probes(table_name: str, state: SeedState, agency: str) -> list[Probe]:
             Probe("moto_query_gsi", "boto3 Query, GSI1 inbox partition, Limit 21", query_index, checked=False)]
 
 
-def api_probes(client: Any, state: SeedState, agency_key: str, procedure_codes: Sequence[str]) -> list[Probe]:
+def api_probes(client: Any, codes: Sequence[str], agency_key: str, procedure_codes: Sequence[str]) -> list[Probe]:
     rng = random.Random(SEED)
-    codes = [rng.choice(state.codes) for _ in range(REQUESTS + 2)]
+    picked = [rng.choice(codes) for _ in range(REQUESTS + 2)]
     agency_headers = {"Authorization": f"Bearer {agency_key}"}
     return [
         Probe("browse_list", "GET /procedures", lambda i: client.http.get("/procedures")),
         Probe("browse_detail", "GET /procedures/{code}",
               lambda i: client.http.get(f"/procedures/{procedure_codes[i % len(procedure_codes)]}")),
-        Probe("track", "GET /track/{code}", lambda i: client.http.get(f"/track/{codes[i]}")),
+        Probe("track", "GET /track/{code}", lambda i: client.http.get(f"/track/{picked[i % len(picked)]}")),
         Probe("agency_inbox", "GET /agency/tasks?status=open",
               lambda i: client.http.get("/agency/tasks?status=open", headers=agency_headers)),
         Probe("stats", "GET /stats", lambda i: client.http.get("/stats")),
     ]
 
 
+# --- twin tables -------------------------------------------------------------------------------
+
+def twin_table(table_name: str, source: Any, name: str) -> Any:
+    """A new moto table with ``table_name``'s keys, indexes and stream, holding a copy of
+    ``source``'s items (the catalogue, the agency key, the dossiers seeded so far)."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name=REGION)
+    described = client.describe_table(TableName=table_name)["Table"]
+    options: dict[str, Any] = {}
+    if described.get("GlobalSecondaryIndexes"):
+        options["GlobalSecondaryIndexes"] = [
+            {"IndexName": index["IndexName"], "KeySchema": index["KeySchema"], "Projection": index["Projection"]}
+            for index in described["GlobalSecondaryIndexes"]]
+    if described.get("StreamSpecification"):
+        options["StreamSpecification"] = described["StreamSpecification"]
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=described["KeySchema"],
+                        AttributeDefinitions=described["AttributeDefinitions"], **options)
+    twin = moto_table(name)
+    for rows in source.items.values():
+        for item in rows.values():
+            twin.put_item(item.to_json()["Attributes"])
+    PARTITION_READS.generation += 1
+    return twin
+
+
+@contextmanager
+def serving(table_name: str, table: Any) -> Iterator[None]:
+    """moto answers calls on ``table_name`` from ``table`` (one of the twins) meanwhile."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    tables = dynamodb_backends[ACCOUNT_ID][REGION].tables
+    previous = tables[table_name]
+    tables[table_name] = table
+    try:
+        yield
+    finally:
+        tables[table_name] = previous
+
+
 # --- the part ------------------------------------------------------------------------------------
 
 # Which moto primitive each path's cost grows with (its Queries on the table, or on GSI1).
-BASELINE_OF = {"browse_list": "moto_query_gsi", "browse_detail": "moto_get_item", "track": "moto_query_table",
+BASELINE_OF = {"browse_list": "moto_query_gsi", "browse_detail": "moto_get_item", "track": "moto_get_item",
                "agency_inbox": "moto_query_gsi", "stats": "moto_query_table"}
 AS_IS_MINIMUM = 3
 AS_IS_LARGE = 2
 AS_IS_BUDGET_SECONDS = 20.0
+ROUNDS = 5
 
 
 def run(context: RunContext | None = None) -> PartResult:  # needs no other part's figures
@@ -592,62 +787,101 @@ def run(context: RunContext | None = None) -> PartResult:  # needs no other part
     return PartResult(data=result, tables=tables(result))
 
 
-def scale(sizes: Sequence[int] = SIZES, requests: int = REQUESTS, budget: float = TIME_BUDGET_SECONDS
-          ) -> dict[str, Any]:
-    """Seeds, measures at each size, and compares the largest size with the smallest.
+def scale(sizes: Sequence[int] = SIZES, requests: int = REQUESTS, budget: float = TIME_BUDGET_SECONDS,
+          rounds: int = ROUNDS) -> dict[str, Any]:
+    """Seeds one table per size, measures them in alternating rounds, and compares the largest
+    size with the smallest.
 
-    At each size: the read paths and moto's primitives with partition reads (the headline: what
-    the app's access patterns cost), then moto's primitives as moto is (whole-table Query), and
-    the read paths as moto is at the smallest size only (at 100,000 dossiers one inbox request
-    would take minutes there: 21 Queries of tens of seconds each)."""
+    The smallest size is seeded into the app's table; each larger size into a twin table (a copy
+    of the previous one, grown), so that every table sits in the process's heap while any is
+    measured. ``rounds`` times, in alternating order of size, moto serves the app's table name
+    from each twin in turn and each probe is timed ``requests / rounds`` times: the read paths and
+    moto's primitives with partition reads (the headline: what the app's access patterns cost).
+    Then moto's primitives as moto is (whole-table Query), and the read paths as moto is at the
+    smallest size only (at 100,000 dossiers one inbox request would take minutes there)."""
     from chalicelib.config import get_settings
     from chalicelib.services.agency_auth import issue_key
 
     started = time.perf_counter()
     install_meter()
     install_partition_reads()
+    ordered = sorted(sizes)
+    smallest = ordered[0]
     with moto_app() as (client, _outputs):
         table_name = get_settings().table_name
-        table = moto_table(table_name)
-        seeder = Seeder(table)
+        seeder = Seeder(moto_table(table_name))
         procedure_codes = [p.code for p in seeder.procedures]
         sample = batch_write_rate()
+        twins: dict[int, Any] = {}
+        codes: dict[int, list[str]] = {}
         by_size: dict[str, Any] = {}
         agency = ""
         key = ""
-        for size in sorted(sizes):
+        for size in ordered:
+            if twins:
+                seeder.table = twin_table(table_name, seeder.table, f"{table_name}-{size}")
             seconds = seeder.grow_to(size)
             if not agency:
                 # The agency holding the most open tasks (a desk: every route starts there).
                 agency = seeder.state.open_tasks.most_common(1)[0][0]
-                key = issue_key(agency, "bench")
-            paths = api_probes(client, seeder.state, key, procedure_codes)
-            raw = raw_probes(table_name, seeder.state, agency)
+                key = issue_key(agency, "bench")  # before the twins are copied: every table has it
+            twins[size] = seeder.table
+            codes[size] = list(seeder.state.codes)
+            by_size[str(size)] = {"dossiers": size, "table_items": table_item_count(seeder.table),
+                                  "seed_seconds": round(seconds, 1),
+                                  "open_tasks_of_agency": seeder.state.open_tasks[agency]}
+        # The tables are moto's, not the app's: in AWS they are not in the Lambda's heap, whose
+        # cyclic GC would otherwise walk millions of their objects at each full collection.
+        gc.collect()
+        gc.freeze()
+        try:
+            probes = {size: {"paths": api_probes(client, codes[size], key, procedure_codes),
+                             "moto": raw_probes(table_name, codes[size], agency)} for size in ordered}
+            samples: dict[int, dict[str, list[list[float]]]] = {size: {} for size in ordered}
+            per_round = max(1, -(-requests // rounds))
+            minimum = max(1, -(-MIN_REQUESTS // rounds))
             with partition_reads(True):
-                measured = {"paths": measure(paths, requests=requests, budget=budget),
-                            "moto": measure(raw, requests=requests, budget=budget)}
-            # At 100,000 dossiers one Query of moto as is takes tens of seconds: a few samples say enough.
-            as_is = AS_IS_MINIMUM if size == min(sizes) else AS_IS_LARGE
-            measured["moto_as_is"] = measure(raw, requests=requests if size == min(sizes) else as_is,
-                                             budget=AS_IS_BUDGET_SECONDS, minimum=as_is)
-            if size == min(sizes):
-                measured["paths_as_is"] = measure(paths, requests=requests, budget=AS_IS_BUDGET_SECONDS,
-                                                  minimum=AS_IS_MINIMUM)
-            if size == min(sizes):
-                # The patch must not change what moto answers: same calls, same items, both ways.
-                agree = all(measured[patched][name]["dynamodb_calls"] == measured[plain][name]["dynamodb_calls"]
-                            and measured[patched][name]["items_read"] == measured[plain][name]["items_read"]
-                            for patched, plain in (("paths", "paths_as_is"), ("moto", "moto_as_is"))
-                            for name in measured[patched])
-                if not agree:
-                    raise RuntimeError("partition reads changed moto's answers: the measurement is void")
-            by_size[str(size)] = {
-                "dossiers": size, "table_items": table_item_count(table), "seed_seconds": round(seconds, 1),
-                "open_tasks_of_agency": seeder.state.open_tasks[agency], **measured,
-            }
-    return {"part": "scale", "target_p50_ratio": TARGET_RATIO, "sizes": list(sorted(sizes)), "requests": requests,
-            "agency": agency, "seeding": {**sample, "seed_seconds_total": round(seeder.state.seconds, 1)},
-            "by_size": by_size, "comparison": compare(by_size, sorted(sizes)),
+                for size in ordered:
+                    with serving(table_name, twins[size]):
+                        for group in ("paths", "moto"):
+                            by_size[str(size)][group] = dynamodb_work(probes[size][group])
+                for turn in range(rounds):
+                    for size in (ordered if turn % 2 == 0 else ordered[::-1]):
+                        with serving(table_name, twins[size]):
+                            for group in ("paths", "moto"):
+                                for probe in probes[size][group]:
+                                    samples[size].setdefault(probe.name, []).append(_timed(
+                                        probe.request, per_round, budget=budget / rounds, minimum=minimum,
+                                        first=turn * per_round))
+            for size in ordered:
+                for group in ("paths", "moto"):
+                    for name, entry in by_size[str(size)][group].items():
+                        entry.update(summary_of_rounds(samples[size][name]))
+            for size in ordered:
+                measured = by_size[str(size)]
+                with serving(table_name, twins[size]):
+                    # At 100,000 dossiers one Query of moto as is takes seconds: a few samples say enough.
+                    as_is = AS_IS_MINIMUM if size == smallest else AS_IS_LARGE
+                    measured["moto_as_is"] = measure(probes[size]["moto"],
+                                                     requests=requests if size == smallest else as_is,
+                                                     budget=AS_IS_BUDGET_SECONDS, minimum=as_is)
+                    if size == smallest:
+                        measured["paths_as_is"] = measure(probes[size]["paths"], requests=requests,
+                                                          budget=AS_IS_BUDGET_SECONDS, minimum=AS_IS_MINIMUM)
+                if size == smallest:
+                    # The patch must not change what moto answers: same calls, same items, both ways.
+                    agree = all(measured[patched][name]["dynamodb_calls"] == measured[plain][name]["dynamodb_calls"]
+                                and measured[patched][name]["items_read"] == measured[plain][name]["items_read"]
+                                for patched, plain in (("paths", "paths_as_is"), ("moto", "moto_as_is"))
+                                for name in measured[patched])
+                    if not agree:
+                        raise RuntimeError("partition reads changed moto's answers: the measurement is void")
+        finally:
+            gc.unfreeze()
+    return {"part": "scale", "target_p50_ratio": TARGET_RATIO, "sizes": ordered, "requests": requests,
+            "rounds": rounds, "agency": agency,
+            "seeding": {**sample, "seed_seconds_total": round(seeder.state.seconds, 1)},
+            "by_size": by_size, "comparison": compare(by_size, ordered),
             "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -663,6 +897,9 @@ def compare(by_size: dict[str, Any], sizes: Sequence[int]) -> dict[str, Any]:
                 "p50_ratio": ratio(b["p50_ms"], a["p50_ms"]), "p90_ratio": ratio(b["p90_ms"], a["p90_ms"]),
                 "same_dynamodb_work": a["dynamodb_calls"] == b["dynamodb_calls"] and a["items_read"] == b["items_read"],
             }
+            if not entry["same_dynamodb_work"] and a["items_read"] and b["items_read"]:
+                # The same path reading more (or fewer) items at one size: its p50 per item read.
+                entry["p50_per_item_ratio"] = ratio(b["p50_ms"] / b["items_read"], a["p50_ms"] / a["items_read"])
             if group == "paths":
                 baseline = BASELINE_OF[name]
                 base = ratio(large["moto"][baseline]["p50_ms"], small["moto"][baseline]["p50_ms"])
@@ -697,6 +934,7 @@ def rows(result: dict[str, Any]) -> list[list[str]]:
 def tables(result: dict[str, Any]) -> list[Table]:
     table = rows(result)
     seeding = result["seeding"]
+    small, large = (str(s) for s in (min(result["sizes"]), max(result["sizes"])))
     notes = [f"{size} dossiers: {data['table_items']} items in the table, seeded in {data['seed_seconds']} s, "
              f"{data['open_tasks_of_agency']} open tasks in the inbox of {result['agency']}"
              for size, data in result["by_size"].items()]
@@ -704,10 +942,21 @@ def tables(result: dict[str, Any]) -> list[Table]:
         f"seeding writes through moto's backend (Table.put_item): {seeding['backend_put_items_per_s']} items/s; "
         f"BatchWriteItem through boto3 in-process: {seeding['batch_write_items_per_s']} items/s "
         f"({seeding['items']} items sampled)",
-        "rows without '(moto as is)': moto reading only the queried partition (bench.scale.PartitionReads), "
-        "as DynamoDB does; '(moto as is)': moto 5.2.5's Query lists and sorts the whole table for every call",
-        "ratios are p50 at the largest size over p50 at the smallest, measured in one run; the GetItem rows "
-        "(O(1) in moto) show the run's noise",
+        "rows without '(moto as is)': moto reading what DynamoDB reads (bench.scale.PartitionReads: the "
+        "queried partition, from the start key, Limit items); '(moto as is)': moto 5.2.5's Query lists and "
+        "sorts the whole table for every call",
+        f"p50 = median of {result.get('rounds', 1)} rounds' p50s, the sizes' twin tables measured in alternating "
+        "rounds in one process (both tables in its heap, moto's objects frozen out of the cyclic GC); the "
+        "GetItem rows (O(1) in moto) show the run's noise",
+    ]
+    notes += [
+        f"{key.split(':', 1)[1]}: reads {result['by_size'][small][group][name]['items_read']} items at "
+        f"{small}, {result['by_size'][large][group][name]['items_read']} at {large}: "
+        f"p50 per item read {comparison['p50_per_item_ratio']:.2f}×"
+        for key, comparison in result["comparison"].items() if "p50_per_item_ratio" in comparison
+        for group, name in [key.split(":", 1)]
+    ]
+    notes += [
         f"part took {result['seconds']} s",
     ]
     return [Table(title=f"Flat at scale: p50 with {result['sizes'][0]:,} and {result['sizes'][-1]:,} dossiers "
@@ -726,11 +975,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=lambda text: [int(s) for s in text.split(",")], default=list(SIZES))
     parser.add_argument("--requests", type=int, default=REQUESTS)
     parser.add_argument("--budget", type=float, default=TIME_BUDGET_SECONDS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--json", type=Path, help="also write the result there")
     parser.add_argument("--write-results", action="store_true", help="merge it into bench/results.json as "
                         "'python -m bench scale' does")
     args = parser.parse_args(argv)
-    result = scale(args.sizes, args.requests, args.budget)
+    result = scale(args.sizes, args.requests, args.budget, args.rounds)
     print_rows(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
