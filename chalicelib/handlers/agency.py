@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import presenters
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.domain.tasks import parse_decision
-from chalicelib.handlers import presenters
 from chalicelib.handlers.http import api_route, bearer_token, current_agency, json_body, page_limit, query_params
 
 # The services are imported by the views that call them: the public API's cold start (a

@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import presenters
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.handlers import presenters
 from chalicelib.handlers.http import api_route, int_param, page_limit, query_params
 from chalicelib.services import catalogue
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint
 
 from chalicelib.handlers.http import api_route, current_citizen_or_agency, query_params
-from chalicelib.handlers.presenters import local_time
+from chalicelib.presenters import local_time
 
 if TYPE_CHECKING:
     from chalicelib.services.slip_pdfs import DocumentLink

@@ -6,9 +6,9 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib import presenters
 from chalicelib.domain.dossiers import parse_withdrawal
 from chalicelib.domain.errors import NotFound
-from chalicelib.handlers import presenters
 from chalicelib.handlers.http import (
     api_route,
     current_citizen,

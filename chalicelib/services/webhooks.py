@@ -16,12 +16,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
+from chalicelib import presenters  # the event body is the contract's shape
 from chalicelib.config import get_settings
 from chalicelib.domain import webhook_secrets as secret_set
 from chalicelib.domain.dossiers import Dossier
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.tasks import Task
-from chalicelib.handlers import presenters  # the event body is the contract's shape
 from chalicelib.integrations import idempotency, webhook_secrets
 from chalicelib.integrations.sqs import MessageQueue
 from chalicelib.integrations.webhooks import DeliveryResult, RetryPolicy, deliver, new_secret

@@ -25,6 +25,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from chalicelib import presenters
 from chalicelib.domain import slips
 from chalicelib.domain.dossiers import (
     APPLICANT_SCHEMA,
@@ -41,7 +42,6 @@ from chalicelib.domain.payments import PAYMENT_REQUEST_SCHEMA
 from chalicelib.domain.tasks import DECISION_SCHEMA, Task
 from chalicelib.domain.uploads import AGENCY_UPLOAD_REQUEST_SCHEMA, UPLOAD_REQUEST_SCHEMA
 from chalicelib.domain.workflow import ACTIONS, LOG_ONLY_ACTIONS, DossierStatus
-from chalicelib.handlers import presenters
 from chalicelib.handlers.openapi_document import STRIPE_WEBHOOK_OUTCOMES, document
 from chalicelib.integrations.payments import Intent, PaymentProviderError
 from chalicelib.services import payments

@@ -1,4 +1,5 @@
-"""Domain objects → the public contract's JSON shapes."""
+"""Domain objects → the public contract's JSON shapes: the API's answers (handlers) and the bodies of
+the webhooks sent to agencies (services/webhooks.py), so neither layer imports the other for them."""
 
 from __future__ import annotations
 
