@@ -51,6 +51,7 @@ _KEYS = (
     "MOTCUA_PUBLIC_TRACK_URL",
     "MOTCUA_IDEMPOTENCY_EXPIRY_SECONDS",
     "MOTCUA_CATALOGUE_CACHE_SECONDS",
+    "MOTCUA_STATS_CACHE_SECONDS",
 )
 
 
@@ -106,6 +107,9 @@ class Settings:
     # How long a container follows the catalogue pointer it read before reading it again: a load
     # or agency change made elsewhere shows within this time (0: read it on every request).
     catalogue_cache_seconds: float = 60.0
+    # How long a container answers GET /stats from the rows it read (0: read them on every request);
+    # its own writes make it read again at once.
+    stats_cache_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         for name in ("region", "province", "table_name", "uploads_bucket", "documents_bucket"):
@@ -117,8 +121,9 @@ class Settings:
                      "idempotency_expiry_seconds"):
             if getattr(self, name) <= 0:
                 raise SettingsError(f"setting {name} must be positive")
-        if not 0 <= self.catalogue_cache_seconds <= 3600:
-            raise SettingsError("setting catalogue_cache_seconds must be between 0 and 3600")
+        for name in ("catalogue_cache_seconds", "stats_cache_seconds"):
+            if not 0 <= getattr(self, name) <= 3600:
+                raise SettingsError(f"setting {name} must be between 0 and 3600")
 
     @property
     def cognito_issuer(self) -> str:
@@ -203,6 +208,7 @@ def _settings_from(snapshot: tuple[tuple[str, str], ...]) -> Settings:
         public_track_url=env.get("MOTCUA_PUBLIC_TRACK_URL", "").strip(),
         idempotency_expiry_seconds=_int(env, "MOTCUA_IDEMPOTENCY_EXPIRY_SECONDS", 14 * 24 * 3600),
         catalogue_cache_seconds=_float(env, "MOTCUA_CATALOGUE_CACHE_SECONDS", 60.0),
+        stats_cache_seconds=_float(env, "MOTCUA_STATS_CACHE_SECONDS", 60.0),
     )
 
 

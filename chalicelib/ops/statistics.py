@@ -17,8 +17,8 @@ def export(out: TextIO, *, month: str | None, path: Path | None) -> None:
         month = parse_month(month)
     except InvalidInput:
         raise UsageError(f"--month must look like 2026-11, got {month!r}") from None
-    summary, rows = get_store().statistics()
-    records = stats_export.table(summary, rows, month)
+    read = get_store().statistics()
+    records = stats_export.table(read.summary, list(read.rows), month)
     if path is None:
         out.write(stats_export.to_csv(records, bom=False))
         return

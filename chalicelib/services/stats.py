@@ -23,7 +23,11 @@ def parse_month(value: str | None) -> str | None:
 
 
 def statistics(month: str | None = None) -> dict[str, Any]:
+    """The report as of when its rows were read: this container keeps them for
+    ``stats_cache_seconds`` (the rows grow with agencies x months x shards, not with dossiers, but a
+    public page asked for often need not read them each time)."""
     settings = get_settings()
-    summary, rows = get_store().statistics()
-    return stats.report(summary, rows, province={"code": settings.province, "name": settings.province_name},
-                        generated_at=now(), month=parse_month(month))
+    month = parse_month(month)
+    read = get_store(settings).statistics(max_age_seconds=settings.stats_cache_seconds)
+    return stats.report(read.summary, read.rows, province={"code": settings.province, "name": settings.province_name},
+                        generated_at=read.read_at if settings.stats_cache_seconds > 0 else now(), month=month)

@@ -74,6 +74,15 @@ class RateCharge:
     expires_at: int
 
 
+@dataclass(frozen=True)
+class Statistics:
+    """What the statistics partition held when it was read (pattern 14)."""
+
+    summary: dict[str, Any] | None
+    rows: tuple[stats.CounterRow, ...]
+    read_at: datetime
+
+
 class SubmissionRefused(Exception):
     """A new dossier's transaction was refused by a condition that is not about its number.
 
@@ -384,6 +393,9 @@ def _numbering_lock(counter_pk: str) -> threading.Lock:
 
 class Store(m.BoundStore):
     def _transaction(self) -> TransactWrite:
+        # Counters and the catalogue summary are written in transactions only: what this container
+        # remembered of the statistics is stale from the first one it makes.
+        self._statistics_memory = None
         # The models' own connection (one botocore client per process): a connection of the
         # store's would cost another session and client, tens of ms and MiB on a cold start.
         return TransactWrite(connection=m.TableItem._get_connection().connection)
@@ -1089,16 +1101,30 @@ class Store(m.BoundStore):
         summary = self._live_pointer()[0].summary
         return dict(summary) if summary is not None else None
 
-    def statistics(self) -> tuple[dict[str, Any] | None, list[stats.CounterRow]]:
-        """The catalogue summary and every agency-month counter row, in one Query."""
+    _statistics_memory: tuple[float, Statistics] | None = None
+
+    def statistics(self, *, max_age_seconds: float = 0.0) -> Statistics:
+        """The catalogue summary and every agency-month counter row, in one Query; or what this
+        container read less than ``max_age_seconds`` ago (statistics are public aggregates: a
+        minute old is as good, and the rows grow with agencies x months x shards). Forgotten as
+        soon as this container writes a transaction (see ``_transaction``)."""
+        remembered = self._statistics_memory
+        if remembered is not None and time.monotonic() - remembered[0] < max_age_seconds:
+            return remembered[1]
         summary: dict[str, Any] | None = None
         rows: list[stats.CounterRow] = []
+        read_at = datetime.now(UTC)
         for item in m.TableItem.query(m.STATS_PK):
             if isinstance(item, m.CatalogueStatsItem):
                 summary = dict(item.body)
             elif isinstance(item, m.StatsCounterItem):
                 rows.append(_counter_row(item))
-        return summary, rows
+        read = Statistics(summary, tuple(rows), read_at)
+        self._statistics_memory = (time.monotonic(), read) if max_age_seconds > 0 else None
+        return read
+
+    def forget_statistics(self) -> None:
+        self._statistics_memory = None
 
 
 # --- the versioned catalogue (see models.py) ------------------------------------------

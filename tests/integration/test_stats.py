@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -112,3 +113,42 @@ def test_a_bad_month_is_422(api: Any, sample_catalogue: None) -> None:
         response = api.http.get(f"/stats?month={month}")
         assert response.status_code == 422, month
         assert json.loads(response.body)["error"]["details"][0]["field"] == "month"
+
+
+def test_a_container_answers_from_the_rows_it_read_until_it_writes_or_they_age(
+    api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, dynamodb_calls: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    submit(api, sample_token, "2.000488")
+    dynamodb_calls.clear()
+    first = get_stats(api)
+    again = get_stats(api, "?month=2026-11")  # a month of the same rows: nothing read
+    assert dynamodb_calls == ["Query"] and first["dossiers"]["submitted"] == 1
+    assert again["dossiers"]["submitted"] == 1
+    # Another container's writes are seen once the rows are older than the setting.
+    monkeypatch.setenv("MOTCUA_STATS_CACHE_SECONDS", "0.05")
+    time.sleep(0.1)
+    dynamodb_calls.clear()
+    get_stats(api)
+    assert dynamodb_calls == ["Query"]
+    monkeypatch.setenv("MOTCUA_STATS_CACHE_SECONDS", "60")
+    # This container's own write: the next answer reads the rows again, and counts it.
+    submit(api, sample_token, "2.000488")
+    dynamodb_calls.clear()
+    assert get_stats(api)["dossiers"]["submitted"] == 2
+    assert dynamodb_calls == ["Query"]
+    # 0: every request reads.
+    monkeypatch.setenv("MOTCUA_STATS_CACHE_SECONDS", "0")
+    dynamodb_calls.clear()
+    get_stats(api)
+    get_stats(api)
+    assert dynamodb_calls == ["Query", "Query"]
+
+
+@pytest.mark.parametrize("value", ["-1", "3601", "soon"])
+def test_the_stats_cache_setting_is_checked(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from chalicelib.config import SettingsError, get_settings
+
+    monkeypatch.setenv("MOTCUA_STATS_CACHE_SECONDS", value)
+    with pytest.raises(SettingsError, match=r"(MOTCUA_STATS_CACHE_SECONDS|stats_cache_seconds)"):
+        get_settings()

@@ -185,7 +185,8 @@ def test_statistics_rows_are_sharded_and_summed(sample_store: Store) -> None:
     sample_store.put_catalogue(create_catalogue())
     for _ in range(12):
         submit(sample_store)
-    summary, rows = sample_store.statistics()
+    read = sample_store.statistics()
+    summary, rows = read.summary, read.rows
     assert summary is not None and summary["procedures"]["total"] == len(create_catalogue().procedures)
     assert 1 < len(rows) <= STATS_SHARDS
     assert {(row.agency_code, row.month) for row in rows} == {(DESK, "2026-11")}
