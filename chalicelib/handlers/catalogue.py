@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from chalicelib import presenters
 from chalicelib.config import get_settings
 from chalicelib.domain.errors import InvalidInput
-from chalicelib.handlers.http import api_route, int_param, page_limit, query_params
+from chalicelib.handlers.http import api_route, int_param, json_response, page_limit, query_params
 from chalicelib.services import catalogue
 
 bp = Blueprint(__name__)
@@ -70,8 +71,19 @@ def list_agencies() -> dict[str, Any]:
 
 
 @api_route(bp, "/stats", methods=["GET"])
-def get_stats() -> dict[str, Any]:
+def get_stats() -> Response:
     from chalicelib.services import stats
 
+    global _stats_text
     params = query_params(bp.current_request, {"month"})
-    return stats.statistics(params.get("month") or None)
+    body = stats.statistics(params.get("month") or None)
+    memo = _stats_text
+    if memo is None or memo[0] is not body:
+        memo = (body, json.dumps(body, separators=(",", ":")))  # as chalice writes a dict
+        _stats_text = memo
+    return json_response(memo[1])
+
+
+# The last statistics report served and its JSON text: a report the stats service remembers is the
+# same object until its rows are read again, and is not written out again on every request.
+_stats_text: tuple[dict[str, Any], str] | None = None
