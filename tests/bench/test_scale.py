@@ -42,6 +42,17 @@ def test_summary_and_ratios() -> None:
     assert relative_to_baseline(2.0, 1.0) == 2.0
 
 
+def create_sample_table(client: Any) -> None:
+    """Table "t": PK/SK keys and a GSI1 on G/GS, as the app's table (strings only)."""
+    client.create_table(
+        TableName="t", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "G", "GS")],
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{"IndexName": "GSI1", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
+                                               {"AttributeName": "GS", "KeyType": "RANGE"}]}])
+
+
 def test_partition_reads_give_moto_s_own_answers(aws_env: None) -> None:
     import boto3
     from moto import mock_aws
@@ -49,13 +60,7 @@ def test_partition_reads_give_moto_s_own_answers(aws_env: None) -> None:
     install_partition_reads()
     with mock_aws():
         client: Any = boto3.client("dynamodb", region_name="ap-southeast-1")
-        client.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "G", "GS")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "GSI1", "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
-                                                   {"AttributeName": "GS", "KeyType": "RANGE"}]}])
+        create_sample_table(client)
         for n in range(60):
             client.put_item(TableName="t", Item={"PK": {"S": f"P{n % 7}"}, "SK": {"S": f"S{n:03d}"},
                                                  "G": {"S": f"G{n % 3}"}, "GS": {"S": f"{(n * 13) % 60:03d}"}})
@@ -111,13 +116,7 @@ def test_partition_reads_page_like_moto(aws_env: None, condition: str, values: d
     install_partition_reads()
     with mock_aws():
         client: Any = boto3.client("dynamodb", region_name="ap-southeast-1")
-        client.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK", "G", "GS")],
-            KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "GSI1", "Projection": {"ProjectionType": "ALL"},
-                                     "KeySchema": [{"AttributeName": "G", "KeyType": "HASH"},
-                                                   {"AttributeName": "GS", "KeyType": "RANGE"}]}])
+        create_sample_table(client)
         for n in range(90):  # equal index sort keys too: the table's keys break the ties
             client.put_item(TableName="t", Item={"PK": {"S": f"P{n % 7}"}, "SK": {"S": f"S{n:03d}"},
                                                  "G": {"S": f"G{n % 2}"}, "GS": {"S": f"{(n * 13) % 45:03d}"},
