@@ -38,8 +38,7 @@ def decide(task_id: str) -> dict[str, Any]:
     agency, found = authenticate_agency_on_task(bearer_token(request), task_id)
     query_params(request, set())
     decision = parse_decision(json_body(request))
-    task, dossier = routing.decide_task(agency.agency_code, task_id, decision,
-                                        read=routing.own_task(agency.agency_code, task_id, found))
+    task, dossier = routing.decide_task(agency.agency_code, task_id, decision, found=found)
     return presenters.agency_task(task, dossier)
 
 
@@ -55,5 +54,5 @@ def heartbeat(task_id: str) -> dict[str, Any]:
     if body:
         raise InvalidInput(f"Trường không được chấp nhận / Unknown field: {sorted(body)[0]}",
                            code="validation_failed", field=sorted(body)[0])
-    task = routing.heartbeat(agency.agency_code, task_id, read=routing.own_task(agency.agency_code, task_id, found))
+    task = routing.heartbeat(agency.agency_code, task_id, found=found)
     return {"task_id": task.task_id, "status": task.status}

@@ -13,6 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from chalicelib.config import get_settings
@@ -407,12 +408,16 @@ def _handle_task_message(body: Mapping[str, Any]) -> None:
 # --- agency side -----------------------------------------------------------------------------
 
 
-def agency_task(agency_code: str, task_id: str) -> Task:
-    return own_task(agency_code, task_id, get_task_store().get_task(task_id) if len(task_id) <= 64 else None)
+class Unread(Enum):
+    """A task not read yet (the agency API reads it with the key, in one call)."""
+
+    TASK = "unread"
 
 
-def own_task(agency_code: str, task_id: str, task: Task | None) -> Task:
-    """The task read for ``task_id`` if it is the agency's."""
+def own_task(agency_code: str, task_id: str, found: Task | Unread | None = Unread.TASK) -> Task:
+    """The task ``task_id`` if it is the agency's: ``found`` as read for it (None: no such task),
+    read here if not read yet."""
+    task = (get_task_store().get_task(task_id) if len(task_id) <= 64 else None) if found is Unread.TASK else found
     # Another agency's task does not exist, as far as this agency can tell.
     if task is None or task.agency_code != agency_code or task.task_id != task_id:
         raise NotFound(f"Không tìm thấy nhiệm vụ {task_id} / Task {task_id} not found", code="task_not_found")
@@ -420,10 +425,10 @@ def own_task(agency_code: str, task_id: str, task: Task | None) -> Task:
 
 
 def decide_task(agency_code: str, task_id: str, decision: Decision, *,
-                read: Task | None = None) -> tuple[Task, Dossier]:
-    """Records an agency's decision on its task (``read``: the agency's task, if read already);
-    the task and the dossier as the decision left them."""
-    task = read if read is not None else agency_task(agency_code, task_id)
+                found: Task | Unread | None = Unread.TASK) -> tuple[Task, Dossier]:
+    """Records an agency's decision on its task (``found``: see ``own_task``); the task and the
+    dossier as the decision left them."""
+    task = own_task(agency_code, task_id, found)
     effect = decide(task, decision)
     # Only a lead with parallel agencies (or one opened before they were counted) waits for them.
     if task.role == "lead" and task.status == "open" and task.helpers != 0:
@@ -531,8 +536,8 @@ def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = No
             get_engine().stop(cancelled.token, "dossier closed")
 
 
-def heartbeat(agency_code: str, task_id: str, *, read: Task | None = None) -> Task:
-    task = read if read is not None else agency_task(agency_code, task_id)
+def heartbeat(agency_code: str, task_id: str, *, found: Task | Unread | None = Unread.TASK) -> Task:
+    task = own_task(agency_code, task_id, found)
     if task.status != "open":
         raise Conflict(f"Nhiệm vụ đã đóng / The task is {task.status}", code="task_closed")
     if task.token:
