@@ -134,15 +134,10 @@ def _aws_client(stack: dict[str, Any], service: str) -> Any:
 
 def create_citizen(stack: dict[str, Any], cognito: Any) -> str:
     """A signed-up citizen (admin API on the stack's moto Cognito), signed in: their ID token."""
-    pool = stack["cognito"]["user_pool_id"]
-    email = f"bench-{uuid.uuid4().hex[:10]}@example.vn"
-    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=PASSWORD, Permanent=True)
-    result = cognito.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                   AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD})
-    return str(result["AuthenticationResult"]["IdToken"])
+    from tools.citizens import signed_in_citizen
+
+    return signed_in_citizen(cognito, stack["cognito"]["user_pool_id"], stack["cognito"]["client_id"],
+                             f"bench-{uuid.uuid4().hex[:10]}@example.vn", PASSWORD)
 
 
 class Http:

@@ -84,13 +84,8 @@ def create_citizen(outputs: dict[str, str], email: str, password: str = "Sample-
     """Signs a citizen up in moto's Cognito and returns their ID token."""
     import boto3
 
+    from tools.citizens import signed_in_citizen
+
     cognito = boto3.client("cognito-idp", region_name=os.environ["AWS_REGION"])
-    pool = outputs["CitizenUserPoolId"]
-    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"}])
-    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    auth = cognito.initiate_auth(ClientId=outputs["CitizenUserPoolClientId"], AuthFlow="USER_PASSWORD_AUTH",
-                                 AuthParameters={"USERNAME": email, "PASSWORD": password})
-    token: str = auth["AuthenticationResult"]["IdToken"]
-    return token
+    return signed_in_citizen(cognito, outputs["CitizenUserPoolId"], outputs["CitizenUserPoolClientId"], email,
+                             password)

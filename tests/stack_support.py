@@ -21,15 +21,11 @@ def cognito_client(stack: dict[str, Any]) -> Any:
 def signed_in_citizen(stack: dict[str, Any], client: Any, password: str, prefix: str = "citizen") -> tuple[str, str]:
     """A citizen as sign-up leaves one, made quickly with the admin API, then signed in through the
     app client: their e-mail and a real Cognito ID token."""
-    pool = stack["cognito"]["user_pool_id"]
+    from tools import citizens
+
     email = f"{prefix}-{uuid.uuid4().hex[:10]}@example.vn"
-    client.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                             UserAttributes=[{"Name": "email", "Value": email},
-                                             {"Name": "email_verified", "Value": "true"}])
-    client.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    result = client.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                  AuthParameters={"USERNAME": email, "PASSWORD": password})
-    return email, str(result["AuthenticationResult"]["IdToken"])
+    return email, citizens.signed_in_citizen(client, stack["cognito"]["user_pool_id"], stack["cognito"]["client_id"],
+                                             email, password)
 
 
 def wait_for(probe: Callable[[], T | None], seconds: float = 30) -> T:

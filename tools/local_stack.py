@@ -732,20 +732,11 @@ class LocalStack:
     def _create_demo_citizen(self, pool_id: str) -> None:
         import boto3
 
+        from tools.citizens import create_confirmed_citizen
+
         cognito = boto3.client("cognito-idp", region_name=REGION, endpoint_url=self.aws_endpoint)
-        with contextlib.suppress(cognito.exceptions.UsernameExistsException):
-            cognito.admin_create_user(
-                UserPoolId=pool_id,
-                Username=DEMO_CITIZEN_EMAIL,
-                UserAttributes=[
-                    {"Name": "email", "Value": DEMO_CITIZEN_EMAIL},
-                    {"Name": "email_verified", "Value": "true"},
-                    {"Name": "name", "Value": DEMO_CITIZEN_NAME},
-                ],
-                MessageAction="SUPPRESS",
-            )
-        cognito.admin_set_user_password(UserPoolId=pool_id, Username=DEMO_CITIZEN_EMAIL,
-                                        Password=DEMO_CITIZEN_PASSWORD, Permanent=True)
+        create_confirmed_citizen(cognito, pool_id, DEMO_CITIZEN_EMAIL, DEMO_CITIZEN_PASSWORD, name=DEMO_CITIZEN_NAME,
+                                 exist_ok=True)
 
     def _start_api(self) -> None:
         if self.api_port == 0:

@@ -17,6 +17,7 @@ import requests
 from playwright.sync_api import Page
 
 from tests.stack_support import wait_for
+from tools.citizens import signed_in_citizen
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = ROOT / "web"
@@ -101,15 +102,9 @@ def sign_up_citizen(stack: dict[str, Any], *, name: str = "Trần Thị Bình", 
     cognito = boto3.client("cognito-idp", endpoint_url=stack["aws_endpoint"], region_name=stack["region"],
                            aws_access_key_id="testing", aws_secret_access_key="testing")
     email = email or f"citizen-{uuid.uuid4().hex[:10]}@example.vn"
-    pool = stack["cognito"]["user_pool_id"]
-    cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
-                              UserAttributes=[{"Name": "email", "Value": email},
-                                              {"Name": "email_verified", "Value": "true"},
-                                              {"Name": "name", "Value": name}])
-    cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
-    auth = cognito.initiate_auth(ClientId=stack["cognito"]["client_id"], AuthFlow="USER_PASSWORD_AUTH",
-                                 AuthParameters={"USERNAME": email, "PASSWORD": password})
-    return Citizen(email=email, password=password, name=name, id_token=auth["AuthenticationResult"]["IdToken"])
+    token = signed_in_citizen(cognito, stack["cognito"]["user_pool_id"], stack["cognito"]["client_id"], email,
+                              password, name=name)
+    return Citizen(email=email, password=password, name=name, id_token=token)
 
 
 # --- driving the stack as agencies and citizens' own systems would --------------------------------
