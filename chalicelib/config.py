@@ -126,6 +126,10 @@ class Settings:
                 raise SettingsError(f"setting {name} must be between 0 and 3600")
 
     @property
+    def supplement_wait_seconds(self) -> int:
+        return self.supplement_wait_days * 24 * 3600
+
+    @property
     def cognito_issuer(self) -> str:
         # moto signs tokens with the real AWS issuer, so this holds locally too.
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"

@@ -60,7 +60,7 @@ def route_agencies(dossier: Dossier) -> set[str]:
 def start_route(dossier: Dossier) -> None:
     # The dossier code is unique and a valid execution name: a retried start is a no-op.
     get_engine().start(dossier.code, execution_input(
-        dossier.code, _plan(dossier), supplement_timeout_seconds=get_settings().supplement_wait_days * 24 * 3600))
+        dossier.code, _plan(dossier), supplement_timeout_seconds=get_settings().supplement_wait_seconds))
 
 
 def _dossier(code: str) -> Dossier:
@@ -132,8 +132,9 @@ def schedule_step(dossier_code: str, step_index: int, token: str, *, waits_for_l
     answer = {
         "lead": {"task_id": opened[0].task_id, "timeout_seconds": _timeout_seconds(opened[0].due_at, at)},
         "helpers": [{"task_id": t.task_id, "timeout_seconds": _timeout_seconds(t.due_at, at)} for t in opened[1:]],
-        # How long the route waits for the citizen if the lead agency asks for a supplement.
-        "supplement_timeout_seconds": get_settings().supplement_wait_days * 24 * 3600,
+        # How long the route waits for the citizen if the lead agency asks for a supplement: read by
+        # executions of the previous definition (the current one has it in each step's input).
+        "supplement_timeout_seconds": get_settings().supplement_wait_seconds,
     }
     if helpers:
         # Parallel agencies first: the route's rarer branch (see RouteEngine.branch).

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chalicelib.config import get_settings
+from chalicelib.config import Settings, get_settings
 from chalicelib.domain import stats
 from chalicelib.domain.errors import InvalidInput
 from chalicelib.services.deps import get_store, now
@@ -32,7 +32,7 @@ def statistics(month: str | None = None) -> dict[str, Any]:
     month = parse_month(month)
     read = get_store(settings).statistics(max_age_seconds=settings.stats_cache_seconds)
     if settings.stats_cache_seconds <= 0:
-        return _report(read, month, generated_at=now())
+        return _report(settings, read, month, generated_at=now())
     global _reports
     # The report summed from the rows remembered, once per month asked for: a request answered
     # from memory does not sum the rows again.
@@ -41,14 +41,13 @@ def statistics(month: str | None = None) -> dict[str, Any]:
         by_month = {}
         _reports = (read, by_month)
     if month not in by_month:
-        by_month[month] = _report(read, month, generated_at=read.read_at)
+        by_month[month] = _report(settings, read, month, generated_at=read.read_at)
     return by_month[month]
 
 
 _reports: tuple[Statistics | None, dict[str | None, dict[str, Any]]] = (None, {})
 
 
-def _report(read: Statistics, month: str | None, *, generated_at: datetime) -> dict[str, Any]:
-    settings = get_settings()
+def _report(settings: Settings, read: Statistics, month: str | None, *, generated_at: datetime) -> dict[str, Any]:
     return stats.report(read.summary, read.rows, province={"code": settings.province, "name": settings.province_name},
                         generated_at=generated_at, month=month)
