@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 log = logging.getLogger(__name__)
 
-SWEEP_MESSAGE_TYPE = "overdue.sweep"
-
 
 def sweep_message(at: datetime) -> dict[str, str]:
     """The body EventBridge's input transformer makes from the event's time (ISO 8601, UTC)."""
-    return {"type": SWEEP_MESSAGE_TYPE, "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    from chalicelib.services.routing import OVERDUE_SWEEP_MESSAGE
+
+    return {"type": OVERDUE_SWEEP_MESSAGE, "at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 class Schedule:

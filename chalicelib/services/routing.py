@@ -42,6 +42,9 @@ from chalicelib.store.repository import StoreError, Wait
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+# The task queue's message of the stack's schedule (infra/aws.json OverdueSweepSchedule; locally
+# tools/schedule.py): the deadlines' watch.
+OVERDUE_SWEEP_MESSAGE = "overdue.sweep"
 
 
 def _plan(dossier: Dossier) -> RoutePlan:
@@ -389,7 +392,7 @@ def _handle_task_message(body: Mapping[str, Any]) -> None:
         await_task(str(body["task_id"]), token)
     elif kind == "task.overdue":
         overdue(str(body["task_id"]), token)
-    elif kind == "overdue.sweep":
+    elif kind == OVERDUE_SWEEP_MESSAGE:
         # Sent by the stack's schedule (infra/aws.json) every few minutes, its time in the body:
         # each is a new message, handled once.
         sweep_overdue()

@@ -193,7 +193,7 @@ def test_the_uploads_bucket_tells_the_upload_events_queue_of_citizens_uploads(te
 
 def test_a_schedule_sends_the_task_worker_the_overdue_sweep(template: dict[str, Any]) -> None:
     """The route's waits have no timeouts: the stack's rule is the watch over deadlines."""
-    from tools.schedule import SWEEP_MESSAGE_TYPE
+    from chalicelib.services.routing import OVERDUE_SWEEP_MESSAGE
 
     resources = template["Resources"]
     rule = resources["OverdueSweepSchedule"]["Properties"]
@@ -204,7 +204,7 @@ def test_a_schedule_sends_the_task_worker_the_overdue_sweep(template: dict[str, 
     assert transformer["InputPathsMap"] == {"at": "$.time"}
     # EventBridge puts the event's time (a JSON string) where <at> is.
     body = json.loads(transformer["InputTemplate"].replace("<at>", json.dumps("2026-11-27T01:05:00Z")))
-    assert body == {"type": SWEEP_MESSAGE_TYPE, "at": "2026-11-27T01:05:00Z"}
+    assert body == {"type": OVERDUE_SWEEP_MESSAGE, "at": "2026-11-27T01:05:00Z"}
     policy = resources["TaskQueueSchedulePolicy"]["Properties"]
     assert [referenced(queue) for queue in policy["Queues"]] == [{"TaskQueue"}]
     (statement,) = policy["PolicyDocument"]["Statement"]

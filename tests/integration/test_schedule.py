@@ -12,12 +12,13 @@ import boto3
 import pytest
 
 from chalicelib.services import routing
-from tools.schedule import SWEEP_MESSAGE_TYPE, Schedule, sweep_message
+from chalicelib.services.routing import OVERDUE_SWEEP_MESSAGE
+from tools.schedule import Schedule, sweep_message
 
 
 def test_the_sweep_message_is_what_the_rules_input_transformer_makes() -> None:
     at = datetime(2026, 11, 27, 8, 5, 30, 123456, tzinfo=UTC)
-    assert sweep_message(at) == {"type": SWEEP_MESSAGE_TYPE, "at": "2026-11-27T08:05:30Z"}
+    assert sweep_message(at) == {"type": OVERDUE_SWEEP_MESSAGE, "at": "2026-11-27T08:05:30Z"}
 
 
 def test_the_local_schedule_sends_the_task_queue_a_sweep_the_task_worker_handles(
@@ -35,7 +36,7 @@ def test_the_local_schedule_sends_the_task_queue_a_sweep_the_task_worker_handles
             bodies = [json.loads(m["Body"]) for m in messages]
     finally:
         schedule.stop()
-    assert bodies and all(body["type"] == SWEEP_MESSAGE_TYPE for body in bodies)
+    assert bodies and all(body["type"] == OVERDUE_SWEEP_MESSAGE for body in bodies)
     assert datetime.fromisoformat(bodies[0]["at"]).tzinfo is not None
     swept: list[int] = []
 
