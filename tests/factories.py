@@ -6,6 +6,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.audit import StaffRead
 from chalicelib.domain.catalogue import Catalogue, Procedure, parse_catalogue, procedure_from_dict
 from chalicelib.domain.dossiers import DocumentRef, Dossier
 from chalicelib.domain.workflow import DossierStatus
@@ -145,3 +146,13 @@ def create_dossier(status: DossierStatus = DossierStatus.RECEIVED, **overrides: 
     }
     fields.update(overrides)
     return Dossier(**fields)
+
+
+def create_staff_read(*dossier_codes: str, **overrides: Any) -> StaffRead:
+    """The desk's key reading these dossiers (the sample dossier by default) in a decision's answer."""
+    fields: dict[str, Any] = {
+        "read_id": "read-1", "at": SAMPLE_SUBMITTED_AT, "agency_code": DESK, "key_id": "key-1",
+        "action": "decision", "dossier_codes": dossier_codes or (f"{DESK}-261126-0001",),
+    }
+    fields.update(overrides)
+    return StaffRead(**fields)

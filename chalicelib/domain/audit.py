@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,9 @@ class AuditLine:
     action: str
     prev_hash: str
     hash: str
+    # The staff read it records (StaffRead.read_id), when it came from one: not hashed, it only
+    # keeps a retried read from being written twice.
+    read_id: str | None = None
 
 
 def line_hash(dossier_code: str, sequence: int, at: datetime, agency_code: str, key_id: str, action: str,
@@ -43,6 +47,26 @@ def next_line(dossier_code: str, previous: AuditLine | None, *, at: datetime, ag
     prev_hash = previous.hash if previous else GENESIS
     return AuditLine(sequence, at, agency_code, key_id, action, prev_hash,
                      line_hash(dossier_code, sequence, at, agency_code, key_id, action, prev_hash))
+
+
+@dataclass(frozen=True)
+class StaffRead:
+    """Dossiers shown to an agency in one answer: an inbox page, a decision's answer, a webhook
+    carrying personal data. Recorded with the answer (one item, whatever the number of dossiers)
+    and put on each dossier's trail afterwards, from the table's stream: a page of twenty dossiers
+    costs its caller one write, not forty calls on twenty chains."""
+
+    read_id: str  # one per answer: a line already on a trail for it is not written twice
+    at: datetime
+    agency_code: str
+    key_id: str  # the agency key; "webhook" for a delivery
+    action: str  # "inbox", "decision", "webhook"
+    dossier_codes: tuple[str, ...]
+
+
+def staff_read(at: datetime, agency_code: str, key_id: str, action: str, dossier_codes: Iterable[str]) -> StaffRead:
+    """A new read of these dossiers (each once, in the order shown)."""
+    return StaffRead(uuid.uuid4().hex, at, agency_code, key_id, action, tuple(dict.fromkeys(dossier_codes)))
 
 
 @dataclass(frozen=True)

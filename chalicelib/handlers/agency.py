@@ -23,8 +23,8 @@ def list_tasks() -> dict[str, Any]:
     request = bp.current_request
     agency = current_agency(request)
     params = query_params(request, {"status", "cursor", "limit"})
-    items, cursor = routing.inbox(agency.agency_code, params.get("status") or "open", cursor=params.get("cursor"),
-                                  limit=page_limit(params))
+    items, cursor = routing.inbox(agency.agency_code, agency.key_id, params.get("status") or "open",
+                                  cursor=params.get("cursor"), limit=page_limit(params))
     return {"items": [presenters.agency_task(task, dossier) for task, dossier in items], "next_cursor": cursor}
 
 
@@ -38,7 +38,7 @@ def decide(task_id: str) -> dict[str, Any]:
     agency, found = authenticate_agency_on_task(bearer_token(request), task_id)
     query_params(request, set())
     decision = parse_decision(json_body(request))
-    task, dossier = routing.decide_task(agency.agency_code, task_id, decision, found=found)
+    task, dossier = routing.decide_task(agency.agency_code, agency.key_id, task_id, decision, found=found)
     return presenters.agency_task(task, dossier)
 
 

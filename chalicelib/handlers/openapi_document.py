@@ -1116,6 +1116,8 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "operationId": "listAgencyTasks",
                 "tags": ["agency"],
                 "summary": "Hộp việc của cơ quan, hạn sớm nhất trước / the agency's tasks, earliest due first",
+                "description": "Mỗi hồ sơ hiển thị được ghi nhật ký truy cập / each dossier shown is recorded on "
+                               "its audit trail as read with this key.",
                 "security": AGENCY_SECURITY,
                 "parameters": [
                     query("status", {"type": "string", "enum": list(get_args(TaskStatus)), "default": "open"},
@@ -1136,6 +1138,9 @@ def _document(page_size_max: int) -> dict[str, Any]:
                 "tags": ["agency"],
                 "summary": "Quyết định về nhiệm vụ / decide a task: receive, refuse, approve, reject or ask "
                            "for a supplement",
+                "description": "Trả về nhiệm vụ và hồ sơ sau quyết định, được ghi nhật ký truy cập / answers "
+                               "with the task and the dossier as the decision left them, recorded on the "
+                               "dossier's audit trail as read with this key.",
                 "security": AGENCY_SECURITY,
                 "requestBody": {"required": True, "content": _json_content(
                     _schema("DecisionRequest"),

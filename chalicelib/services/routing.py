@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.domain import slips
+from chalicelib.domain import audit, slips
 from chalicelib.domain.catalogue import FeeExemption
 from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask, ResultDocument
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -428,10 +428,11 @@ def own_task(agency_code: str, task_id: str, found: Task | Unread | None = Unrea
     return task
 
 
-def decide_task(agency_code: str, task_id: str, decision: Decision, *,
+def decide_task(agency_code: str, key_id: str, task_id: str, decision: Decision, *,
                 found: Task | Unread | None = Unread.TASK) -> tuple[Task, Dossier]:
     """Records an agency's decision on its task (``found``: see ``own_task``); the task and the
-    dossier as the decision left them."""
+    dossier as the decision left them, the dossier recorded as read by the key's holder in the
+    decision's transaction (the answer shows it in full)."""
     task = own_task(agency_code, task_id, found)
     effect = decide(task, decision)
     # Only a lead with parallel agencies (or one opened before they were counted) waits for them.
@@ -485,7 +486,8 @@ def decide_task(agency_code: str, task_id: str, decision: Decision, *,
             t for t in dossier.open_tasks if t.task_id != task.task_id)
     # The result's object is tagged attached, and the citizen told, off the request path from
     # the table's stream (services/table_events.py).
-    decided, written = get_task_store().decide(dossier, entry, closed, **dossier_changes)
+    read = audit.staff_read(at, agency_code, key_id, "decision", [dossier.code])
+    decided, written = get_task_store().decide(dossier, entry, closed, read, **dossier_changes)
     if effect.outcome == "stop":
         _cancel_open_tasks(dossier.code, at, keep=task.task_id, known=dossier.open_tasks)
         _refund_if_paid(dossier)
@@ -575,8 +577,10 @@ def stop_route(dossier: Dossier, reason: str) -> None:
             store.delete_wait(dossier.code, kind)
 
 
-def inbox(agency_code: str, status: str, *, cursor: str | None,
+def inbox(agency_code: str, key_id: str, status: str, *, cursor: str | None,
           limit: int) -> tuple[list[tuple[Task, Dossier]], str | None]:
+    """A page of the agency's tasks with their dossiers in full; the page's dossiers are recorded
+    as read by the key's holder before they are shown (Decree 13/2023: every staff read audited)."""
     if status not in ("open", "decided", "cancelled"):
         raise InvalidInput("status phải là open, decided hoặc cancelled / status must be open, decided or cancelled",
                            code="invalid_parameter", field="status")
@@ -586,5 +590,7 @@ def inbox(agency_code: str, status: str, *, cursor: str | None,
     # change what agency systems receive, a contract change for a v2.
     store = get_store()
     items = [(task, dossier) for task in page.items if (dossier := store.get_dossier(task.dossier_code))]
+    if items:
+        store.record_staff_read(audit.staff_read(now(), agency_code, key_id, "inbox", (d.code for _, d in items)))
     return items, page.next_cursor
 

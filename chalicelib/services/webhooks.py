@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from chalicelib import presenters  # the event body is the contract's shape
 from chalicelib.config import get_settings
+from chalicelib.domain import audit
 from chalicelib.domain import webhook_secrets as secret_set
 from chalicelib.domain.dossiers import Dossier
 from chalicelib.domain.errors import NotFound
@@ -172,6 +173,10 @@ def _deliver_message(message: Mapping[str, Any]) -> str:
         logger.warning("webhook to %s: %s", endpoint.agency_code, error)
         result = DeliveryResult("retry", None, None, str(error))
     else:
+        if body["data"]["personal_data"] == "shown":
+            # Each attempt hands the dossier to the agency's system: recorded before it is sent.
+            get_store().record_staff_read(audit.staff_read(now(), recipient, "webhook", "webhook",
+                                                           [task.dossier_code]))
         result = deliver(endpoint.url, secrets, str(message["webhook_id"]), body)
     if result.outcome == "delivered":
         return "delivered"

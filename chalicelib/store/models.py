@@ -37,6 +37,9 @@ Access patterns (no Scan on any request path):
 | 5c| a dossier's audit trail (staff reads, | PK = DOSSIER#<code>, SK begins_with AUDIT# (AUDIT#<sequence>; the  |
 |   | hash-chained; last line: desc, limit 1| last line: the same query descending, limit 1)                     |
 |   | result downloads)                     |                                                                    |
+| 17| an agency's staff reads of one day   | PK = READS#<agency>#<YYYY-MM-DD UTC>, SK = <at iso>#<read id>: the |
+|   | (inbox pages, decisions, webhooks)    | dossiers one answer showed; the stream puts a line on each one's   |
+|   |                                       | trail (5c). Kept: they are the record of the read as it was served |
 | 15| a caller's uses of an action in one  | PK = RATE#<action>#<caller>, SK = W#<window start, epoch s> (TTL)  |
 |   | window (rate limits)                  | one conditional ADD per use                                        |
 | 14| statistics: catalogue summary and   | PK = STATS; SK = CATALOGUE, SK = MONTH#<YYYY-MM>#AGENCY#<code>#<shard>|
@@ -199,6 +202,16 @@ def audit_sk(sequence: int) -> str:
 
 
 AUDIT_PREFIX = "AUDIT#"
+
+
+def staff_reads_pk(agency_code: str, at: datetime) -> str:
+    # One partition per agency and day: an agency's reads of a day can be listed, and no partition
+    # grows without end.
+    return f"READS#{agency_code}#{at.astimezone(UTC):%Y-%m-%d}"
+
+
+def staff_read_sk(at: datetime, read_id: str) -> str:
+    return f"{at.astimezone(UTC).isoformat()}#{read_id}"
 
 
 def wait_sk(kind: str) -> str:
@@ -398,6 +411,19 @@ class AuditItem(TableItem, discriminator="audit"):
     sequence = NumberAttribute()
     prev_hash = UnicodeAttribute()
     hash = UnicodeAttribute()
+    read_id = UnicodeAttribute(null=True)  # the staff read (pattern 17) it came from, if any
+
+
+class StaffReadItem(TableItem, discriminator="staffread"):
+    """Dossiers shown to an agency in one answer (domain/audit.py ``StaffRead``); its INSERT on the
+    table's stream puts a line on each dossier's audit trail."""
+
+    read_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    agency_code = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    dossier_codes = ListAttribute(of=UnicodeAttribute)
 
 
 class CounterItem(TableItem, discriminator="counter"):

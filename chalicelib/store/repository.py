@@ -23,7 +23,7 @@ from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, Tran
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import audit, stats
-from chalicelib.domain.audit import AuditLine
+from chalicelib.domain.audit import AuditLine, StaffRead
 from chalicelib.domain.catalogue import (
     Agency,
     Catalogue,
@@ -220,7 +220,18 @@ def _count_in(transaction: TransactWrite, bump: stats.Bump | None, dossier_code:
 
 def _audit_line(item: m.AuditItem) -> AuditLine:
     return AuditLine(sequence=int(item.sequence), at=item.at, agency_code=item.agency_code, key_id=item.key_id,
-                     action=item.action, prev_hash=item.prev_hash, hash=item.hash)
+                     action=item.action, prev_hash=item.prev_hash, hash=item.hash, read_id=item.read_id)
+
+
+def staff_read_of(item: m.StaffReadItem) -> StaffRead:
+    return StaffRead(read_id=item.read_id, at=item.at, agency_code=item.agency_code, key_id=item.key_id,
+                     action=item.action, dossier_codes=tuple(str(code) for code in item.dossier_codes))
+
+
+def _staff_read_item(read: StaffRead) -> m.StaffReadItem:
+    return m.StaffReadItem(m.staff_reads_pk(read.agency_code, read.at), m.staff_read_sk(read.at, read.read_id),
+                           read_id=read.read_id, at=read.at, agency_code=read.agency_code, key_id=read.key_id,
+                           action=read.action, dossier_codes=list(read.dossier_codes))
 
 
 def _dossier_conflict() -> Conflict:
@@ -928,16 +939,20 @@ class Store(m.BoundStore):
         return item
 
     def audit_read(self, code: str, *, agency_code: str, key_id: str, at: datetime, action: str,
-                   max_attempts: int = 20) -> AuditLine:
+                   read_id: str | None = None, max_attempts: int = 20) -> AuditLine:
         """Appends a line to the dossier's hash-chained audit trail. Two concurrent reads
-        compete for the next number; the loser reads the new last line and links to it."""
+        compete for the next number; the loser reads the new last line and links to it. A line of
+        ``read_id`` already last on the trail (a retried stream record) is not written again."""
         for attempt in range(max_attempts):
             last = self._last_audit_line(code)
-            line = audit.next_line(code, last, at=at, agency_code=agency_code, key_id=key_id, action=action)
+            if read_id is not None and last is not None and last.read_id == read_id:
+                return last
+            line = replace(audit.next_line(code, last, at=at, agency_code=agency_code, key_id=key_id, action=action),
+                           read_id=read_id)
             try:
                 m.AuditItem(m.dossier_pk(code), m.audit_sk(line.sequence), at=at, agency_code=agency_code,
                             key_id=key_id, action=action, sequence=line.sequence, prev_hash=line.prev_hash,
-                            hash=line.hash).save(condition=m.AuditItem.sk.does_not_exist())
+                            hash=line.hash, read_id=read_id).save(condition=m.AuditItem.sk.does_not_exist())
             except PutError as error:
                 if not _conditional_failure(error):
                     raise StoreError(f"could not audit the read of {code}: {error}") from error
@@ -945,6 +960,24 @@ class Store(m.BoundStore):
                 continue
             return line
         raise Conflict("Hệ thống đang bận, vui lòng thử lại / Too many concurrent reads, retry", code="busy")
+
+    def record_staff_read(self, read: StaffRead) -> None:
+        """Records the dossiers an answer shows an agency (pattern 17), before it is sent: an answer
+        whose read could not be recorded is not sent. Their trails get their lines from the stream."""
+        try:
+            _staff_read_item(read).save(condition=m.StaffReadItem.sk.does_not_exist())
+        except PutError as error:
+            raise StoreError(f"could not record a staff read: {error}") from error
+
+    def staff_reads(self, agency_code: str, day: datetime) -> list[StaffRead]:
+        """An agency's staff reads on the (UTC) day of ``day``, in time order (pattern 17)."""
+        return [staff_read_of(item) for item in m.TableItem.query(m.staff_reads_pk(agency_code, day))
+                if isinstance(item, m.StaffReadItem)]
+
+    @staticmethod
+    def staff_read_in(transaction: TransactWrite, read: StaffRead) -> None:
+        """As ``record_staff_read``, inside a transaction that writes what the answer shows."""
+        transaction.save(_staff_read_item(read), condition=m.StaffReadItem.sk.does_not_exist())
 
     def _last_audit_line(self, code: str) -> AuditLine | None:
         for item in m.TableItem.query(m.dossier_pk(code), m.TableItem.sk.startswith(m.AUDIT_PREFIX),
@@ -1354,27 +1387,29 @@ class TaskStore:
         transaction.update(m.TaskItem(m.task_pk(closed.task_id), m.META), actions=actions,
                            condition=condition, add_version_condition=False)
 
-    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task,
+    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, read: StaffRead,
                **changes: Any) -> tuple[Task, Dossier | None]:
-        """Closes the task and moves the dossier in one transaction (nothing if either moved meanwhile).
+        """Closes the task, moves the dossier and records ``read`` (the answer shows the dossier) in
+        one transaction (nothing if the task or the dossier moved meanwhile).
         A ``result`` in ``changes`` is recorded on the dossier and its upload marked attached, on
         condition that the upload is the deciding agency's, for this dossier and still free.
         Returns the task and the dossier as written (None without ``entry``), nothing read back:
         the task's token is the one the transaction found on it."""
         try:
-            return closed, self._decide_once(dossier, entry, closed, changes)
+            return closed, self._decide_once(dossier, entry, closed, read, changes)
         except Conflict:
             current = self.get_task(closed.task_id)
             if current is None or current.status != "open" or current.token == closed.token:
                 raise  # the task or the dossier did move meanwhile
             # The route gave the task its callback token since it was read: decide again with it.
             retried = replace(closed, token=current.token)
-            return retried, self._decide_once(dossier, entry, retried, changes)
+            return retried, self._decide_once(dossier, entry, retried, read, changes)
 
-    def _decide_once(self, dossier: Dossier, entry: LogEntry | None, closed: Task,
+    def _decide_once(self, dossier: Dossier, entry: LogEntry | None, closed: Task, read: StaffRead,
                      changes: dict[str, Any]) -> Dossier | None:
         def build(transaction: TransactWrite) -> Dossier | None:
             self._close_in(transaction, closed, same_token=True)
+            self._store.staff_read_in(transaction, read)
             if entry is None:
                 return None
             updated = self._store.change_in(transaction, dossier, entry, **changes)

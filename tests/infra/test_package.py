@@ -121,6 +121,37 @@ def test_the_table_stream_worker_reads_the_tables_stream_and_reports_failed_reco
     assert referenced(props["DestinationConfig"]["OnFailure"]["Destination"]) == {"TableEventsDeadLetterQueue"}
 
 
+def _matches(pattern: Any, value: Any) -> bool:
+    """Lambda event filtering for the pattern forms the template uses: nested objects, and lists
+    of exact values (anything else fails the test rather than pass unchecked)."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(key in value and _matches(p, value[key]) for key, p in pattern.items())
+    assert isinstance(pattern, list) and all(isinstance(v, str | bool | int) for v in pattern), pattern
+    return value in pattern
+
+
+def test_the_table_stream_filter_passes_every_record_the_worker_reacts_to(template: dict[str, Any]) -> None:
+    """A record the filter drops never reaches the worker in AWS (locally nothing filters): each
+    change table_change names must pass, and the bulk of the table's writes must not."""
+    from chalicelib.store.stream import table_change
+    from tests.unit.store import test_stream as samples
+
+    (event,) = template["Resources"]["OnTableRecord"]["Properties"]["Events"].values()
+    patterns = [json.loads(f["Pattern"]) for f in event["Properties"]["FilterCriteria"]["Filters"]]
+
+    def passes(record: dict[str, Any]) -> bool:
+        return any(_matches(pattern, record) for pattern in patterns)
+
+    wanted = [samples.record("INSERT", samples.LOG), samples.record("INSERT", samples.STAFF_READ),
+              samples.record("MODIFY", samples.upload(True), samples.upload(False))]
+    assert all(table_change(record) is not None and passes(record) for record in wanted)
+    dossier = {"PK": {"S": f"DOSSIER#{samples.CODE}"}, "SK": {"S": "META"}, "kind": {"S": "dossier"}}
+    dropped = [samples.record("MODIFY", dossier, dossier), samples.record("INSERT", samples.upload(False)),
+               samples.record("MODIFY", samples.STAFF_READ, samples.STAFF_READ),
+               samples.record("INSERT", {"PK": {"S": "IDEMPOTENCY#x"}, "SK": {"S": "x#1"}})]
+    assert not any(passes(record) for record in dropped)
+
+
 def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
     resources = template["Resources"]
     for name in FUNCTIONS:

@@ -61,12 +61,15 @@ REQUIRED: dict[str, set[str]] = {
     },
     "on_webhook_message": _LOGS | _CONSUME | {
         "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem",  # task, dossier, endpoint (disable on 410)
-        "dynamodb:PutItem", "dynamodb:DeleteItem",  # its idempotency records (and GetItem, UpdateItem)
+        # its idempotency records (and GetItem, UpdateItem); PutItem also records the staff read
+        # of a delivery that carries personal data
+        "dynamodb:PutItem", "dynamodb:DeleteItem",
         "sqs:SendMessage",  # retries (webhook queue) and dead letters (its DLQ)
         "secretsmanager:GetSecretValue",  # the agency's signing secrets, motcua/<province>/webhooks/<code>
     },
     # services/table_events.py: reads the dossier (Query) and keeps idempotency records for the
-    # notifications, e-mails and texts the citizen, tags attached uploads; its event source reads
+    # notifications, e-mails and texts the citizen, tags attached uploads, puts staff reads on the
+    # dossiers' audit trails (Query of the last line, conditional PutItem); its event source reads
     # the table's stream and sends the batches it gives up on to its dead-letter queue.
     "on_table_record": _LOGS | _ITEMS | _NOTIFY | {
         "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",

@@ -17,7 +17,7 @@ from chalicelib.domain.workflow import DossierStatus
 from chalicelib.services.deps import get_store
 from chalicelib.store import models as m
 from chalicelib.store.repository import STATS_SHARDS, TRANSACTION_CONFLICT_RETRIES, Store, StoreError
-from tests.factories import COMMUNE, DESK, create_catalogue, create_procedure_dict
+from tests.factories import COMMUNE, DESK, create_catalogue, create_procedure_dict, create_staff_read
 
 SAMPLE_DAY = date(2026, 11, 26)
 SAMPLE_AT = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
@@ -130,7 +130,7 @@ def test_closing_a_task_keeps_a_token_attached_meanwhile(sample_store: Store) ->
     assert opened.token is None  # what the agency read
     tasks.attach_token("t1", "token-from-the-route")
     closed = replace(opened, status="decided", decided_at=SAMPLE_AT, decision="receive", outcome="continue")
-    decided, _ = tasks.decide(dossier, None, closed)
+    decided, _ = tasks.decide(dossier, None, closed, create_staff_read(dossier.code))
     assert (decided.status, decided.decision, decided.token) == ("decided", "receive", "token-from-the-route")
     assert tasks.inbox(DESK, "open", cursor=None, limit=10).items == []
     assert [t.task_id for t in tasks.inbox(DESK, "decided", cursor=None, limit=10).items] == ["t1"]
@@ -308,11 +308,15 @@ def test_opening_a_step_records_its_tasks_on_the_dossier_and_a_decision_writes_w
     entry = LogEntry(at=SAMPLE_AT, actor=f"agency:{COMMUNE}", action="approve_step",
                      from_status=DossierStatus.NEW, to_status=DossierStatus.NEW)
     closed = replace(step[1], status="decided", decided_at=SAMPLE_AT, decision="approve", outcome="continue")
-    decided, written = tasks.decide(current, entry, closed, open_tasks=where[:1])
+    read = create_staff_read(dossier.code, agency_code=COMMUNE)
+    decided, written = tasks.decide(current, entry, closed, read, open_tasks=where[:1])
     assert decided == closed and written == sample_store.get_dossier(dossier.code)
     assert written is not None and written.open_tasks == where[:1] and written.history[-1] == entry
+    assert sample_store.staff_reads(COMMUNE, read.at) == [read]  # in the decision's transaction
     with pytest.raises(Conflict):
-        tasks.decide(current, entry, closed)  # decided already
+        tasks.decide(current, entry, closed, create_staff_read(dossier.code, read_id="read-2",
+                                                               agency_code=COMMUNE))  # decided already
+    assert sample_store.staff_reads(COMMUNE, read.at) == [read]  # nor its read: nothing was shown
 
 
 def test_no_task_opens_on_a_closed_dossier(sample_store: Store) -> None:

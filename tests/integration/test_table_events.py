@@ -12,6 +12,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from chalicelib.domain import audit
+from chalicelib.services.deps import get_store
 from chalicelib.services.table_events import handle_stream_batch, handle_stream_record
 from tests.conftest import REGION
 from tests.factories import DESK, JUSTICE
@@ -97,3 +99,71 @@ def test_the_final_approval_tells_the_citizen_the_result_is_ready(
     pump(lambda: any("Done" in subject for subject in sent_subjects()))
     # Received and done: processing in between, and the submission, are not e-mailed.
     assert [subject.rsplit(": ", 1)[-1] for subject in sent_subjects()] == ["Received", "Done"]
+
+
+def trails(codes: list[str]) -> list[list[str]]:
+    return [[line.action for line in get_store().audit_trail(code)] for code in codes]
+
+
+def test_an_inbox_page_and_a_decision_are_put_on_each_dossiers_audit_trail_once(
+        api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies) -> None:
+    codes = [submit(api, sample_token, "2.000488") for _ in range(2)]
+    for code in codes:
+        agencies.task_for(DESK, code)  # the route opened its task (the inbox is read till then)
+    drain_stream()
+    before = trails(codes)
+    reads_before = get_store().staff_reads(DESK, frozen_clock)
+    page = agencies.inbox(DESK)
+    assert {t["dossier_code"] for t in page} == set(codes)
+    assert trails(codes) == before  # the trails get their lines from the stream
+    # (all at the frozen instant: a day's reads are in time order, then in random order of their ids)
+    (read,) = [r for r in get_store().staff_reads(DESK, frozen_clock) if r not in reads_before]
+    assert (read.action, read.at, set(read.dossier_codes)) == ("inbox", frozen_clock, set(codes))
+    records = stream_records()
+    assert drain_stream().count("audited") == 1
+    assert trails(codes) == [[*actions, "inbox"] for actions in before]
+    for code in codes:
+        line = get_store().audit_trail(code)[-1]
+        assert (line.agency_code, line.key_id, line.at, line.read_id) == (DESK, read.key_id, frozen_clock,
+                                                                          read.read_id)
+    # Lambda hands the batch again: no line twice.
+    assert handle_stream_batch(copy.deepcopy(records)) == {"batchItemFailures": []}
+    assert trails(codes) == [[*actions, "inbox"] for actions in before]
+
+    task = next(t for t in page if t["dossier_code"] == codes[0])
+    assert agencies.decide(DESK, task["task_id"], "receive").status_code == 200
+    drain_stream()
+    assert trails(codes) == [[*before[0], "inbox", "decision"], [*before[1], "inbox"]]
+    assert audit.verify_chain(codes[0], get_store().audit_trail(codes[0])).intact
+    # A decision refused shows nothing, and records no read.
+    assert agencies.decide(DESK, task["task_id"], "receive").status_code == 409
+    new_reads = [r.action for r in get_store().staff_reads(DESK, frozen_clock) if r not in reads_before]
+    assert sorted(new_reads) == ["decision", "inbox"]
+
+
+def test_a_read_whose_lines_failed_halfway_gets_the_rest_when_retried(
+        api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.store.repository import Store
+
+    codes = [submit(api, sample_token, "2.000488") for _ in range(3)]
+    for code in codes:
+        agencies.task_for(DESK, code)
+    drain_stream()
+    before = trails(codes)
+    agencies.inbox(DESK)
+    records = stream_records()
+    real = Store.audit_read
+    failed: list[str] = []
+
+    def flaky(self: Store, code: str, **options: Any) -> Any:
+        if code == codes[1] and not failed:
+            failed.append(code)
+            raise ConnectionError("the table is not answering")
+        return real(self, code, **options)
+
+    monkeypatch.setattr(Store, "audit_read", flaky)
+    first = handle_stream_batch(copy.deepcopy(records))
+    assert first["batchItemFailures"] and failed == [codes[1]]
+    assert handle_stream_batch(copy.deepcopy(records)) == {"batchItemFailures": []}
+    assert trails(codes) == [[*actions, "inbox"] for actions in before]

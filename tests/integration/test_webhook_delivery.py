@@ -32,6 +32,7 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.domain.audit import StaffRead
 from chalicelib.domain.dossiers import Dossier, LogEntry, format_dossier_code
 from chalicelib.domain.tasks import Task
 from chalicelib.domain.workflow import DossierStatus
@@ -337,6 +338,12 @@ def desk_task(aws: dict[str, str]) -> Callable[[], Task]:
 
 def assigned_id(task_id: str) -> str:
     return webhook_id(task_id, "task.assigned")
+
+
+def staff_reads(agency: str) -> list[StaffRead]:
+    """The agency's staff reads of today and yesterday (UTC: a test may run across midnight)."""
+    today = datetime.now(UTC)
+    return [read for day in (today - timedelta(days=1), today) for read in get_store().staff_reads(agency, day)]
 
 
 # --- tests ---------------------------------------------------------------------------------------
@@ -686,3 +693,8 @@ def test_an_escalation_to_an_agency_off_the_route_withholds_personal_data(
     assert sorted(body["type"] for body in bodies) == ["task.assigned", "task.escalated"]
     assert all(body["data"]["dossier"]["applicant"]["id_number"] == id_number for body in bodies)
     assert all(body["data"]["personal_data"] == "shown" for body in bodies)
+    # Each delivery that carried personal data is a staff read of the dossier (audited); the
+    # withheld one is not.
+    assert staff_reads(supervisor) == []
+    reads = staff_reads(DESK)
+    assert [(r.action, r.key_id, r.dossier_codes) for r in reads] == [("webhook", "webhook", (task.dossier_code,))] * 2

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.audit import StaffRead
 from chalicelib.domain.workflow import DossierStatus
-from chalicelib.store.stream import LogAdded, UploadAttached, table_change
+from chalicelib.store.stream import LogAdded, StaffReadRecorded, UploadAttached, table_change
 
 CODE = "000.00.21.H38-261126-0001"
 
@@ -30,6 +31,12 @@ def upload(attached: bool) -> dict[str, Any]:
             "created_at": {"S": "2026-11-26T02:00:00.000000+0000"}, "attached": {"BOOL": attached}}
 
 
+STAFF_READ = {"PK": {"S": "READS#000.00.21.H38#2026-11-26"}, "SK": {"S": "2026-11-26T02:00:00+00:00#r1"},
+              "kind": {"S": "staffread"}, "read_id": {"S": "r1"}, "at": {"S": "2026-11-26T02:00:00.000000+0000"},
+              "agency_code": {"S": "000.00.21.H38"}, "key_id": {"S": "k1"}, "action": {"S": "inbox"},
+              "dossier_codes": {"L": [{"S": CODE}, {"S": "000.00.21.H38-261126-0002"}]}}
+
+
 def test_a_new_log_entry_is_its_dossier_and_entry() -> None:
     change = table_change(record("INSERT", LOG))
     assert isinstance(change, LogAdded)
@@ -45,7 +52,16 @@ def test_an_upload_turned_attached_is_its_key() -> None:
     assert change == UploadAttached(upload_id="u1", s3_key="uploads/sub-1/u1/a.pdf")
 
 
+def test_a_staff_read_recorded_is_the_read() -> None:
+    change = table_change(record("INSERT", STAFF_READ))
+    assert change == StaffReadRecorded(StaffRead(
+        read_id="r1", at=datetime(2026, 11, 26, 2, 0, tzinfo=UTC), agency_code="000.00.21.H38", key_id="k1",
+        action="inbox", dossier_codes=(CODE, "000.00.21.H38-261126-0002")))
+
+
 @pytest.mark.parametrize("stream_record", [
+    record("MODIFY", STAFF_READ, STAFF_READ),  # recorded before: its lines are written
+    record("REMOVE", None, STAFF_READ),
     record("MODIFY", LOG, LOG),  # a log entry rewritten: not new
     record("REMOVE", None, LOG),
     record("INSERT", upload(False)),  # a new upload: not attached yet
