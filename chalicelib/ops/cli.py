@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     checked = trail_commands.add_parser(
         "verify", parents=[common], help="check a dossier's hash-chained audit trail; exit 1 if it is broken")
     checked.add_argument("--dossier", required=True, help="the dossier code")
+    reads = trail_commands.add_parser(
+        "reads", parents=[common], help="what an agency's keys and webhooks were shown on one (UTC) day")
+    reads.add_argument("--agency", required=True, help="the agency code")
+    reads.add_argument("--day", required=True, help="the day, YYYY-MM-DD (UTC)")
     return parser
 
 
@@ -132,6 +136,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
     settings = get_settings()
     if args.group == "webhooks":
         webhooks.redrive(out)
+    elif args.group == "audit" and args.command == "reads":
+        audit.reads(out, agency_code=args.agency, day=args.day)
     elif args.group == "audit":
         audit.verify(out, code=args.dossier)
     elif args.group == "catalogue":

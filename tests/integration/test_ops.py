@@ -459,6 +459,24 @@ def test_audit_verify_says_whether_a_dossiers_trail_is_intact(province: Path) ->
     assert run("audit", "verify", "--dossier", "000.00.21.H38-261126-9999")[0] == 2
 
 
+def test_audit_reads_lists_what_an_agency_was_shown_on_one_day(province: Path) -> None:
+    from datetime import timedelta
+
+    from tests.factories import create_staff_read
+
+    store = get_store()
+    inbox = create_staff_read("000.00.21.H38-261126-0001", "000.00.21.H38-261126-0002", action="inbox")
+    store.record_staff_read(inbox)
+    store.record_staff_read(create_staff_read(read_id="next-day", at=inbox.at + timedelta(days=1)))
+    code, out, _ = run("audit", "reads", "--agency", DESK, "--day", inbox.at.date().isoformat())
+    assert code == 0
+    assert out.splitlines() == [
+        f"{inbox.at.isoformat()}\tkey-1\tinbox\t000.00.21.H38-261126-0001 000.00.21.H38-261126-0002",
+        f"1 read(s) by {DESK} on 2026-11-26 (UTC)"]
+    assert run("audit", "reads", "--agency", DESK, "--day", "26/11/2026")[0] == 2
+    assert run("audit", "reads", "--agency", "000.00.99.H38", "--day", "2026-11-26")[0] == 2
+
+
 def test_webhooks_redrive_moves_every_dead_letter_back_once(aws: dict[str, str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
