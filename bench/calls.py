@@ -345,7 +345,8 @@ def _report(cold: _Journey, warm: _Journey, route: dict[str, Any], machine: dict
         ["who", "message", "messages", "calls", "what", "RRU / WRU"], background_rows,
         ["workers run by the harness as the SQS event sources would; idempotency records included",
          "stream worker: the table stream's records its event source's filter passes (log entries, attached "
-         "uploads), one per row: notified, tagged, or ignored (an entry not worth telling)",
+         "uploads, staff reads), one per row: notified, tagged, audited (a line on each dossier's trail), or "
+         "ignored (an entry not worth telling)",
          "state machine row: the calls moto's executions made (messages column: its state transitions)"])
     route_ok = route["transitions"] <= TRANSITIONS_FLOOR
     transitions_table = Table(
