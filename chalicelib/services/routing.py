@@ -23,6 +23,7 @@ from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask, ResultDo
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.domain.tasks import (
     Decision,
+    DecisionEffect,
     RoutePlan,
     Task,
     TaskRole,
@@ -40,6 +41,9 @@ from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_
 from chalicelib.store.repository import StoreError, Wait
 
 logger = logging.getLogger(__name__)
+# How often a decision is written again on the dossier read anew when only the dossier moved
+# between its read and the transaction (another agency of the step deciding at the same moment).
+DECISION_ATTEMPTS = 3
 
 SYSTEM_ACTOR = "system"
 # The task queue's message of the stack's schedule (infra/aws.json OverdueSweepSchedule; locally
@@ -445,11 +449,36 @@ def decide_task(agency_code: str, key_id: str, task_id: str, decision: Decision,
                 "Cơ quan chủ trì quyết định sau khi các cơ quan phối hợp trả lời / The lead agency decides after "
                 f"its parallel agencies: waiting for {', '.join(sorted(t.agency_code for t in pending))}",
                 code="parallel_agencies_pending")
-    dossier = _dossier(task.dossier_code)
     at = now()
+    read = audit.staff_read(at, agency_code, key_id, "decision", [task.dossier_code])
+    for attempt in range(DECISION_ATTEMPTS):
+        dossier = _dossier(task.dossier_code)
+        entry, closed, dossier_changes = _decision_changes(task, decision, effect, dossier, at)
+        # The result's object is tagged attached, and the citizen told, off the request path from
+        # the table's stream (services/table_events.py).
+        try:
+            decided, written = get_task_store().decide(dossier, entry, closed, read, **dossier_changes)
+            break
+        except Conflict as error:
+            # Only the dossier moved since it was read (a parallel agency's decision on it, a miss
+            # the sweep recorded, a payment): this decision still stands on it, read it again.
+            if error.code != "concurrent_update" or attempt == DECISION_ATTEMPTS - 1:
+                raise
+    if effect.outcome == "stop":
+        _cancel_open_tasks(dossier.code, at, keep=task.task_id, known=dossier.open_tasks)
+        _refund_if_paid(dossier)
+    if decided.token:
+        _answer_route(decided.token, decided)
+    return decided, written or dossier
+
+
+def _decision_changes(task: Task, decision: Decision, effect: DecisionEffect, dossier: Dossier,
+                      at: datetime) -> tuple[LogEntry | None, Task, dict[str, Any]]:
+    """What a decision writes, on the dossier as read: its progress-log entry (None for a decision
+    that does not move it), the task closed, the dossier's other changes."""
+    agency_code = task.agency_code
     entry: LogEntry | None = None
     dossier_changes: dict[str, Any] = {}
-    result: ResultDocument | None = None
     note = effect.note_vi + (f": {decision.note}" if decision.note else "")
     if effect.action is not None:
         role = Role.RECEPTION if task.kind == "reception" else Role.PROCESSING
@@ -476,24 +505,14 @@ def decide_task(agency_code: str, key_id: str, task_id: str, decision: Decision,
         elif effect.action == "approve_final" and decision.result_upload_id:
             # Recorded with the decision, in its transaction. A final approval without a
             # result stays allowed: the result is then on paper, handed over at the desk.
-            result = _result_document(agency_code, dossier, decision.result_upload_id)
-            dossier_changes = {"result": result}
+            dossier_changes = {"result": _result_document(agency_code, dossier, decision.result_upload_id)}
     closed = replace(task, status="decided", decided_at=at, decision=decision.decision, outcome=effect.outcome,
                      note=decision.note)
     if dossier.open_tasks is not None:
         # Where the dossier is now (public tracking): without this task, or nowhere once it stops.
         dossier_changes["open_tasks"] = () if effect.outcome == "stop" else tuple(
             t for t in dossier.open_tasks if t.task_id != task.task_id)
-    # The result's object is tagged attached, and the citizen told, off the request path from
-    # the table's stream (services/table_events.py).
-    read = audit.staff_read(at, agency_code, key_id, "decision", [dossier.code])
-    decided, written = get_task_store().decide(dossier, entry, closed, read, **dossier_changes)
-    if effect.outcome == "stop":
-        _cancel_open_tasks(dossier.code, at, keep=task.task_id, known=dossier.open_tasks)
-        _refund_if_paid(dossier)
-    if decided.token:
-        _answer_route(decided.token, decided)
-    return decided, written or dossier
+    return entry, closed, dossier_changes
 
 
 def _result_document(agency_code: str, dossier: Dossier, upload_id: str) -> ResultDocument:

@@ -1399,8 +1399,12 @@ class TaskStore:
             return closed, self._decide_once(dossier, entry, closed, read, changes)
         except Conflict:
             current = self.get_task(closed.task_id)
-            if current is None or current.status != "open" or current.token == closed.token:
-                raise  # the task or the dossier did move meanwhile
+            if current is None or current.status != "open":
+                raise  # decided or cancelled meanwhile
+            if current.token == closed.token:
+                # The task is as it was read: the dossier moved (or the result's upload was taken):
+                # the caller reads them again, its decision has not been made.
+                raise _dossier_conflict() from None
             # The route gave the task its callback token since it was read: decide again with it.
             retried = replace(closed, token=current.token)
             return retried, self._decide_once(dossier, entry, retried, read, changes)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services.deps import get_calendar, get_store
+from chalicelib.services.deps import get_calendar, get_store, get_task_store
 from tests.factories import (
     COMMUNE,
     DESK,
@@ -641,6 +641,38 @@ def test_tracking_and_decisions_read_what_they_show_and_nothing_back(
     # read, one write whatever its size (the trails get their lines from the stream).
     assert calls == ["GetItem", "Query"] + ["Query"] * len(decided) + ["PutItem"]
     assert {t["dossier"]["status_code"] for t in decided if t["dossier_code"] == code} == {9}
+
+
+def test_two_parallel_agencies_deciding_at_the_same_moment_are_both_recorded(
+        api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime, agencies: Agencies,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second transaction finds the dossier moved by the first: its decision is written again
+    on the dossier read anew, not refused as if its task were closed."""
+    from chalicelib.services import routing
+
+    load_parallel_procedure()
+    code = submit(api, sample_token, "LT.0002")
+    assert agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive").status_code == 200
+    commune = agencies.task_for(COMMUNE, code)
+    desk = next(t for t in agencies.inbox(DESK) if t["dossier_code"] == code and t["step"]["index"] == 1)
+    read_together = get_store().get_dossier(code)  # both requests read the dossier before either writes
+    assert agencies.decide(COMMUNE, commune["task_id"], "approve").status_code == 200
+    real = routing._dossier
+    reads: list[str] = []
+
+    def first_stale(dossier_code: str) -> Any:
+        reads.append(dossier_code)
+        return read_together if len(reads) == 1 else real(dossier_code)
+
+    monkeypatch.setattr(routing, "_dossier", first_stale)
+    second = agencies.decide(DESK, desk["task_id"], "approve")
+    assert second.status_code == 200, second.body
+    assert len(reads) == 2  # written again once, on the dossier as the first decision left it
+    history = json.loads(second.body)["dossier"]["history"]
+    assert [e["actor"] for e in history if e["action"] == "approve_step"][-2:] == [
+        f"agency:{COMMUNE}", f"agency:{DESK}"]
+    tasks = [get_task_store().get_task(t["task_id"]) for t in (commune, desk)]
+    assert [task.status if task else None for task in tasks] == ["decided", "decided"]
 
 
 def test_a_dossier_stored_before_its_record_kept_its_tasks_is_tracked_from_them(
