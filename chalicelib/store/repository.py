@@ -112,6 +112,9 @@ def _encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+_GSI1_CURSOR_ATTRS = frozenset({"PK", "SK", "GSI1PK", "GSI1SK"})
+
+
 def _decode_cursor(cursor: str | None, *, partition_attr: str, partition: str) -> dict[str, Any] | None:
     """Reads a cursor back, refusing one that points into another partition (another owner's list)."""
     if not cursor:
@@ -123,11 +126,13 @@ def _decode_cursor(cursor: str | None, *, partition_attr: str, partition: str) -
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise invalid from None
-    if not isinstance(key, dict) or len(key) > 6:
+    # DynamoDB wants a whole key of the index's items as the start: the table's key and the
+    # index's; anything less or more is refused there (a 400 the caller would get as a 500).
+    if not isinstance(key, dict) or set(key) != _GSI1_CURSOR_ATTRS:
         raise invalid
     for name, value in key.items():
         if not (isinstance(name, str) and isinstance(value, dict) and set(value) == {"S"}
-                and isinstance(value["S"], str)):
+                and isinstance(value["S"], str) and value["S"]):  # an empty key value: refused there too
             raise invalid
     if key.get(partition_attr, {}).get("S") != partition:
         raise invalid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -107,6 +108,25 @@ def test_list_own_dossiers_newest_first_paginated(api: Any, sample_dossier: dict
     stolen = call(api, "GET", f"/dossiers?cursor={first_page['next_cursor']}", other_token)
     assert stolen.status_code == 422
     assert body_of(stolen)["error"]["code"] == "invalid_cursor"
+
+
+def test_a_cursor_that_is_not_a_whole_key_is_refused_not_sent_to_the_table(
+        api: Any, sample_dossier: dict[str, Any], sample_token: str) -> None:
+    """DynamoDB refuses a start key without the table's and the index's keys, or with an empty one;
+    a cursor built by hand in the caller's own partition gets the 422, not that refusal as a 500."""
+    import jwt
+
+    sub = jwt.decode(sample_token, options={"verify_signature": False})["sub"]
+    for path, token, partition in (("/dossiers", sample_token, f"OWNER#{sub}"),
+                                   ("/procedures", None, "CATALOGUE#PROCEDURE")):
+        own = {"S": partition}
+        for key in ({"GSI1PK": own}, {"GSI1PK": own, "GSI1SK": {"S": "x"}}, {"GSI1PK": own, "PK": {"S": "x"}},
+                    {"GSI1PK": own, "GSI1SK": {"S": "x"}, "PK": {"S": "a"}, "SK": {"S": "b"}, "more": {"S": "c"}},
+                    {"GSI1PK": own, "GSI1SK": {"S": ""}, "PK": {"S": ""}, "SK": {"S": ""}}):
+            cursor = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+            refused = call(api, "GET", f"{path}?cursor={cursor}", token)
+            assert refused.status_code == 422, (path, key, refused.body)
+            assert body_of(refused)["error"]["code"] == "invalid_cursor"
 
 
 def test_public_tracking_shows_no_personal_data(api: Any, sample_dossier: dict[str, Any]) -> None:
