@@ -29,6 +29,11 @@ _MAX_CAUSE = 32768
 _GONE = {"TaskDoesNotExist", "TaskTimedOut", "InvalidToken"}
 
 
+class RouteUnavailable(RuntimeError):
+    """Step Functions did not take a call (throttled, unreachable, failing): the same call may
+    succeed later."""
+
+
 class RouteEngine:
     def __init__(self, region: str, state_machine_arn: str) -> None:
         self._region = region
@@ -40,11 +45,15 @@ class RouteEngine:
 
     def start(self, execution_name: str, payload: dict[str, Any]) -> str:
         """Starts the route once per name: a retried start finds the running execution."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             response = self._sfn.start_execution(stateMachineArn=self._state_machine_arn, name=execution_name,
                                                  input=json.dumps(payload, ensure_ascii=False))
         except self._sfn.exceptions.ExecutionAlreadyExists:
             return self._state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_name}"
+        except (ClientError, BotoCoreError) as error:
+            raise RouteUnavailable(f"could not start the route {execution_name}: {error}") from error
         started: str = response["executionArn"]
         return started
 
@@ -75,7 +84,7 @@ class RouteEngine:
 
     @staticmethod
     def _answer(call: Any) -> bool:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             call()
@@ -84,5 +93,7 @@ class RouteEngine:
             if code in _GONE:
                 logger.info("route callback not needed any more: %s", code)
                 return False
-            raise
+            raise RouteUnavailable(f"route callback refused: {code}") from error
+        except BotoCoreError as error:
+            raise RouteUnavailable(f"route callback not sent: {type(error).__name__}") from error
         return True

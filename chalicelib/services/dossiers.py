@@ -178,8 +178,9 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
     # The uploads are tagged attached, and the citizen told, off the request path from the
     # table's stream (services/table_events.py).
     dossier = _store_new_dossier(draft, entry, rate)
-    # TODO(issue 7): a failure between the write above and this start leaves a dossier
-    # without a route; an outbox (DynamoDB stream) would make the pair atomic.
+    # A start Step Functions does not take now is left to the task worker (routing.start_route).
+    # Left: if the task queue does not take that either, the dossier stays without a route and
+    # the citizen gets an error; an outbox on the table's stream would make the pair atomic.
     routing.start_route(dossier)
     return dossier
 

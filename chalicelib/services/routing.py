@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib.config import get_settings
 from chalicelib.domain import audit, slips
@@ -34,7 +34,8 @@ from chalicelib.domain.tasks import (
 from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
 from chalicelib.integrations import idempotency, metrics
-from chalicelib.integrations.sfn import AWAIT_FEE_ERROR, HELPERS_ERROR, SKIP_ERROR
+from chalicelib.integrations.sfn import AWAIT_FEE_ERROR, HELPERS_ERROR, SKIP_ERROR, RouteUnavailable
+from chalicelib.integrations.sqs import MessageQueue
 from chalicelib.services import uploads, webhooks
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
@@ -44,6 +45,10 @@ logger = logging.getLogger(__name__)
 # How often a decision is written again on the dossier read anew when only the dossier moved
 # between its read and the transaction (another agency of the step deciding at the same moment).
 DECISION_ATTEMPTS = 3
+# Task-queue messages of the app's own: a route answer or start that Step Functions did not take
+# during a request, given by the task worker instead.
+ROUTE_ANSWER_MESSAGE = "route.answer"
+ROUTE_START_MESSAGE = "route.start"
 
 SYSTEM_ACTOR = "system"
 # The task queue's message of the stack's schedule (infra/aws.json OverdueSweepSchedule; locally
@@ -64,10 +69,53 @@ def route_agencies(dossier: Dossier) -> set[str]:
     return agencies
 
 
-def start_route(dossier: Dossier) -> None:
+def start_route(dossier: Dossier, *, defer_if_unavailable: bool = True) -> None:
+    """Starts the dossier's route. The dossier is stored already: if Step Functions does not take
+    the start now, the task worker is asked to start it (``ROUTE_START_MESSAGE``, retried by the
+    queue) rather than leaving a stored dossier without a route."""
     # The dossier code is unique and a valid execution name: a retried start is a no-op.
-    get_engine().start(dossier.code, execution_input(
-        dossier.code, _plan(dossier), supplement_timeout_seconds=get_settings().supplement_wait_seconds))
+    try:
+        get_engine().start(dossier.code, execution_input(
+            dossier.code, _plan(dossier), supplement_timeout_seconds=get_settings().supplement_wait_seconds))
+    except RouteUnavailable:
+        if not defer_if_unavailable:
+            raise
+        logger.warning("route of %s not started now: left to the task worker", dossier.code, exc_info=True)
+        _task_queue().send({"type": ROUTE_START_MESSAGE, "dossier_code": dossier.code})
+
+
+def _task_queue() -> MessageQueue:
+    settings = get_settings()
+    if not settings.task_queue_url:
+        raise StoreError("no task queue configured to defer the route's call to")
+    return MessageQueue(settings.region, settings.task_queue_url)
+
+
+RouteAnswer = Literal["succeed", "stop", "supplement"]
+
+
+def _tell_route(kind: RouteAnswer, token: str, detail: str | dict[str, Any]) -> None:
+    """Answers one of the route's waits after the change it follows was written. If Step
+    Functions does not take the answer now, the task worker is asked to give it
+    (``ROUTE_ANSWER_MESSAGE``, retried by the queue, then dead-lettered for ops): the change is
+    recorded and its wait may be gone, so the answer must not be lost with this request."""
+    try:
+        _send_answer(kind, token, detail)
+    except RouteUnavailable:
+        logger.warning("route answer not taken now: left to the task worker", exc_info=True)
+        _task_queue().send({"type": ROUTE_ANSWER_MESSAGE, "kind": kind, "token": token, "detail": detail})
+
+
+def _send_answer(kind: RouteAnswer, token: str, detail: str | dict[str, Any]) -> None:
+    engine = get_engine()
+    if kind == "succeed" and isinstance(detail, dict):
+        engine.succeed(token, detail)
+    elif kind == "stop" and isinstance(detail, str):
+        engine.stop(token, detail)
+    elif kind == "supplement" and isinstance(detail, str):
+        engine.supplement(token, detail)
+    else:
+        raise ValueError(f"not a route answer: {kind} with {type(detail).__name__}")
 
 
 def _dossier(code: str) -> Dossier:
@@ -191,7 +239,7 @@ def record_payment(dossier_code: str, reference: str) -> Dossier | None:
     wait = store.get_wait(dossier_code, "payment")
     if wait is not None:
         store.delete_wait(dossier_code, "payment")
-        get_engine().succeed(wait.token, {"outcome": "continue"})
+        _tell_route("succeed", wait.token, {"outcome": "continue"})
     return paid
 
 
@@ -227,13 +275,12 @@ def _answer_route(token: str, task: Task) -> None:
     """Tells the route a decided task's outcome. Only "continue" is a success (the step is
     done); the others are errors the state machine catches: "stop" ends the route,
     "supplement" (the lead agency's) waits for the citizen. No Choice state in between."""
-    engine = get_engine()
     if task.outcome == "stop":
-        engine.stop(token, f"{task.decision} by {task.agency_code}")
+        _tell_route("stop", token, f"{task.decision} by {task.agency_code}")
     elif task.outcome == "supplement" and task.role == "lead":
-        engine.supplement(token, f"{task.decision} by {task.agency_code}")
+        _tell_route("supplement", token, f"{task.decision} by {task.agency_code}")
     else:
-        engine.succeed(token, {"outcome": task.outcome})
+        _tell_route("succeed", token, {"outcome": task.outcome})
 
 
 def await_task(task_id: str, token: str) -> None:
@@ -286,7 +333,7 @@ def resume_after_supplement(dossier: Dossier) -> None:
     wait = store.get_wait(dossier.code, "supplement")
     if wait is not None:
         store.delete_wait(dossier.code, "supplement")
-        get_engine().succeed(wait.token, {})
+        _tell_route("succeed", wait.token, {})
 
 
 def sweep_overdue() -> int:
@@ -408,6 +455,12 @@ def _handle_task_message(body: Mapping[str, Any]) -> None:
         fee_expired(code)
     elif kind == "supplement.expired":
         supplement_expired(code)
+    elif kind == ROUTE_ANSWER_MESSAGE:
+        # An answer a request could not give (Step Functions unavailable then): raises until it
+        # gets through, the queue retrying it.
+        _send_answer(body["kind"], token, body["detail"])
+    elif kind == ROUTE_START_MESSAGE:
+        start_route(_dossier(code), defer_if_unavailable=False)
     else:
         # Not retried: a message nobody understands would only poison the queue.
         logger.error("unknown task message type %r", kind)
@@ -556,9 +609,12 @@ def _cancel_open_tasks(dossier_code: str, at: datetime, *, keep: str | None = No
             cancelled = store.close_task(task, status="cancelled", at=at)
         except Conflict:  # decided meanwhile: nothing to cancel
             continue
-        webhooks.enqueue_task_event(cancelled, "task.cancelled")
         if cancelled.token:
-            get_engine().stop(cancelled.token, "dossier closed")
+            _tell_route("stop", cancelled.token, "dossier closed")
+        try:
+            webhooks.enqueue_task_event(cancelled, "task.cancelled")
+        except Exception:  # a notice: the cancellation is recorded and shows in the inbox
+            logger.exception("task.cancelled webhook of task %s not queued", cancelled.task_id)
 
 
 def heartbeat(agency_code: str, task_id: str, *, found: Task | Unread | None = Unread.TASK) -> Task:
@@ -592,7 +648,7 @@ def stop_route(dossier: Dossier, reason: str) -> None:
     for kind in ("supplement", "payment"):
         wait = store.get_wait(dossier.code, kind)
         if wait is not None:
-            get_engine().stop(wait.token, reason)
+            _tell_route("stop", wait.token, reason)
             store.delete_wait(dossier.code, kind)
 
 

@@ -50,13 +50,15 @@ REQUIRED: dict[str, set[str]] = {
         "s3:GetObject",  # HeadObject of uploads, presigned GETs of templates, results and slips
         "s3:ListBucket",  # so that HeadObject of a missing key is a 404, not a 403
         "states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
-        "sqs:SendMessage",  # task.assigned / task.cancelled webhook events
+        # task.assigned / task.cancelled webhook events; a route answer or start Step Functions did
+        # not take, left to the task worker (task queue)
+        "sqs:SendMessage",
         "cognito-idp:DescribeUserPool",  # GET /config: the password policy
         "secretsmanager:GetSecretValue",  # Stripe keys: payments, the Stripe webhook, refunds
     },
     "on_task_message": _LOGS | _CONSUME | _ITEMS | {
         "states:SendTaskSuccess", "states:SendTaskFailure",
-        "sqs:SendMessage",  # webhook events, escalations
+        "sqs:SendMessage",  # webhook events, escalations; route answers deferred to its own queue
         "secretsmanager:GetSecretValue",  # refunds when a wait expires after payment
     },
     "on_webhook_message": _LOGS | _CONSUME | {

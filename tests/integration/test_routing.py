@@ -693,3 +693,102 @@ def test_a_dossier_stored_before_its_record_kept_its_tasks_is_tracked_from_them(
     after = get_store().get_dossier_record(code)
     assert after is not None and after.open_tasks is None
     assert json.loads(api.http.get(f"/track/{code}").body)["current_step"] is None
+
+
+class _StepFunctionsDownFor:
+    """The Step Functions client as seen by the app, one of whose operations fails as if the service
+    could not be reached, the next ``times`` calls (then it answers again)."""
+
+    def __init__(self, real: Any, operation: str, failures: list[str], times: int) -> None:
+        self._real, self._operation, self._failures, self._times = real, operation, failures, times
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._real, name)
+        if name != self._operation or len(self._failures) >= self._times:
+            return attribute
+
+        def unreachable(**_: Any) -> Any:
+            from botocore.exceptions import EndpointConnectionError
+
+            self._failures.append(name)
+            raise EndpointConnectionError(endpoint_url="https://states.ap-southeast-1.amazonaws.com")
+
+        return unreachable
+
+
+@pytest.fixture
+def step_functions_down(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``step_functions_down("send_task_success")`` makes the app's next such call fail; returns the
+    list of the calls that failed."""
+    from chalicelib.integrations import aws, sfn
+
+    real_client = aws.client  # as sfn imported it
+
+    def arm(operation: str, times: int = 1) -> list[str]:
+        failures: list[str] = []
+
+        def client(service: str, region: str) -> Any:
+            real = real_client(service, region)
+            return _StepFunctionsDownFor(real, operation, failures, times) if service == "stepfunctions" else real
+
+        monkeypatch.setattr(sfn, "client", client)
+        return failures
+
+    return arm
+
+
+def test_a_decision_step_functions_did_not_take_is_given_by_the_task_worker(
+        api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+        step_functions_down: Any) -> None:
+    """The decision is recorded before the route is told: the agency is not answered 500 (nor its
+    retry 409) and the route is not left waiting for an answer nobody will give."""
+    code = submit(api, sample_token, "2.000488")
+    desk = agencies.task_for(DESK, code)
+    failures = step_functions_down("send_task_success")
+    decided = agencies.decide(DESK, desk["task_id"], "receive")
+    assert decided.status_code == 200, decided.body
+    assert failures == ["send_task_success"]
+    justice = agencies.task_for(JUSTICE, code)  # the task worker gave the answer: the route went on
+    assert agencies.decide(JUSTICE, justice["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 9
+
+
+def test_a_route_step_functions_did_not_start_is_started_by_the_task_worker(
+        api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+        step_functions_down: Any) -> None:
+    failures = step_functions_down("start_execution")
+    code = submit(api, sample_token, "2.000488")  # 201: the dossier is stored, its route comes
+    assert failures == ["start_execution"]
+    assert agencies.task_for(DESK, code)["step"]["kind"] == "reception"
+    assert execution_status(code) == "RUNNING"
+
+
+def test_a_withdrawal_and_a_supplement_step_functions_did_not_take_still_reach_the_route(
+        api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+        step_functions_down: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.services import webhooks
+
+    code = submit(api, sample_token, "2.000488")
+    desk = agencies.task_for(DESK, code)
+    assert agencies.decide(DESK, desk["task_id"], "request_supplement", "Thiếu ảnh").status_code == 200
+    pump(lambda: dossier_status(code) == 5 and get_task_store_wait(code))
+    failures = step_functions_down("send_task_success")
+    answered = supplement(api, sample_token, code, {"form": {"purpose": "Bổ sung: xin việc làm"}})
+    assert answered.status_code == 200, answered.body
+    assert failures == ["send_task_success"]
+    again = agencies.task_for(DESK, code)  # the step started again
+    assert again["task_id"] != desk["task_id"]
+
+    failures = step_functions_down("send_task_failure")
+
+    def no_webhook_queue(*_: Any) -> None:
+        raise ConnectionError("the webhook queue is not answering")
+
+    monkeypatch.setattr(webhooks, "enqueue_task_event", no_webhook_queue)
+    withdrawn = api.http.post(f"/dossiers/{code}/withdraw", headers={"Authorization": f"Bearer {sample_token}",
+                                                                      "Content-Type": "application/json"}, body="{}")
+    assert withdrawn.status_code == 200, withdrawn.body
+    assert failures == ["send_task_failure"]
+    pump(lambda: execution_status(code) != "RUNNING")
+    assert dossier_status(code) == 7 and agencies.inbox(DESK) == []
