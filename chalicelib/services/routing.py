@@ -369,17 +369,22 @@ def overdue(task_id: str, token: str) -> None:
 
 
 def _miss(task: Task, at: datetime) -> Task | None:
-    """A task missed its deadline; it stays open, with a new one. The dossier's first miss gets the
-    apology slip 04 and a new return date (once per dossier, Decree 61/2018 art. 19); any later
-    miss is escalated: logged, and the agency's supervising agency is told. The task's new deadline
-    and the dossier's log line are one transaction. None if the task was closed meanwhile or its
-    miss recorded by someone else."""
+    """A task missed its deadline; it stays open, with a new one. A dossier past its appointment
+    gets the apology slip 04 and a new return date, once (Decree 61/2018 art. 19: the apology is
+    for an overdue dossier); any other miss is escalated: logged, and the agency's supervising
+    agency told. A step late while its dossier is not gets a new deadline no later than the
+    appointment, so that the sweep looks again when the apology may be due. The task's new
+    deadline and the dossier's log line are one transaction. None if the task was closed meanwhile
+    or its miss recorded by someone else."""
     store = get_task_store()
     for attempt in range(3):
         dossier = _dossier(task.dossier_code)
-        new_due = get_calendar().due_at(at, _plan(dossier).step(task.step_index).days)
+        new_due = get_calendar().due_at(at, _task_days(dossier, task))
+        dossier_late = at >= dossier.due_at
+        if not dossier_late:
+            new_due = min(new_due, dossier.due_at)
         late = replace(task, overdue_count=task.overdue_count + 1, due_at=new_due)
-        first = not dossier.has_slip(slips.SlipNumber.APOLOGY)
+        first = dossier_late and not dossier.has_slip(slips.SlipNumber.APOLOGY)
         try:
             if dossier.status.is_final:
                 recorded = store.record_miss(task, new_due)
@@ -395,11 +400,15 @@ def _miss(task: Task, at: datetime) -> Task | None:
                     slips=[slips.apology(at, task.agency_code, dossier.due_at, promised)],
                     due_at=promised, overdue=True, **_with_due(dossier, late))
             else:
+                note = (f"Quá hạn lần {late.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
+                        f"Overdue again at {task.agency_code}: escalated to the supervising agency")
+                if not dossier_late:
+                    note = (f"Bước xử lý tại {task.agency_code} quá hạn (hồ sơ còn trong hạn hẹn trả), đã báo cơ "
+                            f"quan cấp trên / The step at {task.agency_code} is late (the dossier is not yet): "
+                            "escalated to the supervising agency")
                 recorded = store.record_miss(task, new_due, dossier, LogEntry(
                     at=at, actor=SYSTEM_ACTOR, action=ESCALATE, from_status=dossier.status, to_status=dossier.status,
-                    note=f"Quá hạn lần {late.overdue_count} tại {task.agency_code}, đã báo cơ quan cấp trên / "
-                         f"Overdue again at {task.agency_code}: escalated to the supervising agency"),
-                    **_with_due(dossier, late))
+                    note=note), **_with_due(dossier, late))
         except Conflict:
             if attempt == 2:
                 raise
@@ -412,6 +421,14 @@ def _miss(task: Task, at: datetime) -> Task | None:
             webhooks.enqueue_escalation(recorded, agency.parent_code if agency is not None else None)
         return recorded
     return None  # not reached: the third conflict is raised
+
+
+def _task_days(dossier: Dossier, task: Task) -> float:
+    """The working days the task's agency has for its part of the step: a parallel agency its own."""
+    step = _plan(dossier).step(task.step_index)
+    if task.role == "helper":
+        return next((days for agency, days in step.helpers if agency == task.agency_code), step.days)
+    return step.days
 
 
 def _with_due(dossier: Dossier, task: Task) -> dict[str, Any]:

@@ -246,9 +246,11 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     api: Any, aws: dict[str, str], sample_token: str, monkeypatch: pytest.MonkeyPatch, agencies: Agencies,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A step of 0.0002 working days (about 6 s of office time) passes its deadline for real; the
-    overdue sweep (the stack's schedule, sent here as the schedule would) records each miss. The
-    clock runs from a Thursday 09:00."""
+    """A step of 0.0002 working days (about 6 s of office time) passes its deadline for real, then
+    the dossier its appointment (0.0003 days after receipt); the overdue sweep (the stack's
+    schedule, sent here as the schedule would) records each miss: the step's first (the dossier
+    still in time) is escalated, the dossier's apologised for, once. The clock runs from a
+    Thursday 09:00."""
     from chalicelib.services.routing import handle_task_message
     from tests.integration.conftest import SAMPLE_NOW
     from tools.schedule import sweep_message
@@ -262,8 +264,8 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     for module in ("chalicelib.services.deps", "chalicelib.services.dossiers", "chalicelib.services.uploads",
                    "chalicelib.services.routing", "chalicelib.services.webhooks"):
         monkeypatch.setattr(f"{module}.now", clock)
-    procedure = create_procedure_dict("LT.0003", days=1.0002, fee_vnd=0)
-    procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
+    procedure = create_procedure_dict("LT.0003", days=0.0003, fee_vnd=0)
+    procedure["route"] = [{"kind": "reception", "agency_code": DESK, "days": 0.0001},
                           {"kind": "processing", "agency_code": JUSTICE, "days": 0.0002}]
     get_store().put_catalogue(create_catalogue([procedure]))
     code = submit(api, sample_token, "LT.0003")
@@ -284,6 +286,11 @@ def test_a_missed_deadline_gets_one_apology_then_escalations(
     pump(swept(lambda: "apologise" in actions()), seconds=30)
     dossier = get_store().get_dossier(code)
     assert dossier is not None
+    # The step's miss before the appointment was escalated, not apologised for.
+    assert actions().index("escalate") < actions().index("apologise")
+    apology_at = next(e.at for e in dossier.history if e.action == "apologise")
+    assert apology_at >= next(datetime.fromisoformat(s.details["appointment_at"]) for s in dossier.slips
+                              if int(s.number) == 1)
     apologies = [slip for slip in dossier.slips if int(slip.number) == 4]
     assert len(apologies) == 1
     assert dossier.due_at == datetime.fromisoformat(apologies[0].details["new_due_at"])
@@ -328,7 +335,8 @@ def test_the_overdue_sweep_records_each_miss_once_and_only_of_open_tasks_past_th
     assert store.record_miss(fresh_open, frozen_clock + timedelta(days=30)) is not None
     assert routing.sweep_overdue() == 0  # nothing due yet
 
-    monkeypatch.setattr(routing, "now", lambda: frozen_clock + timedelta(days=7))
+    # Past the dossiers' appointment (10 working days): the first miss is the apology.
+    monkeypatch.setattr(routing, "now", lambda: frozen_clock + timedelta(days=15))
     assert routing.sweep_overdue() == 1
     assert routing.sweep_overdue() == 0  # its deadline moved: not a second miss
     recorded = store.get_task(late_task["task_id"])
@@ -338,6 +346,46 @@ def test_the_overdue_sweep_records_each_miss_once_and_only_of_open_tasks_past_th
     assert dossier is not None and dossier.overdue and [e.action for e in dossier.history][-1] == "apologise"
     assert [e.action for e in get_store().get_dossier(decided).history] == ["submit", "receive"]  # type: ignore[union-attr]
     assert store.get_task(fresh_task["task_id"]).overdue_count == 1  # type: ignore[union-attr]  # set above only
+
+
+def test_a_step_late_before_the_appointment_is_escalated_and_the_apology_waits_for_the_appointment(
+    api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LT.0002 received Thursday 09:00: appointment Wednesday 09:00 (4 working days); the commune,
+    a parallel agency with 2 days, is late on Monday. The dossier is not: no apology, no new date
+    for the citizen, the commune's new deadline the appointment at the latest. Once the appointment
+    has passed, the apology comes, once; a parallel agency's new deadline counts its own days."""
+    from datetime import timedelta
+
+    from chalicelib.domain.slips import SlipNumber
+    from chalicelib.services import routing
+
+    load_parallel_procedure()
+    code = submit(api, sample_token, "LT.0002")
+    assert agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive").status_code == 200
+    commune = agencies.task_for(COMMUNE, code)
+    received = get_store().get_dossier(code)
+    assert received is not None
+    appointment = received.due_at
+
+    monday = frozen_clock + timedelta(days=4, hours=1)  # Monday 30 November, 10:00 in Vietnam
+    monkeypatch.setattr(routing, "now", lambda: monday)
+    assert routing.sweep_overdue() == 1  # the commune's part only
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None and [e.action for e in dossier.history][-1] == "escalate"
+    assert not dossier.overdue and not dossier.has_slip(SlipNumber.APOLOGY) and dossier.due_at == appointment
+    late = get_task_store().get_task(commune["task_id"])
+    assert late is not None and late.due_at == appointment and late.overdue_count == 1
+
+    thursday = frozen_clock + timedelta(days=7, hours=1)  # Thursday 3 December 10:00: past the appointment
+    monkeypatch.setattr(routing, "now", lambda: thursday)
+    assert routing.sweep_overdue() == 3  # the commune's, the desk's and the lead's parts
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None and dossier.overdue
+    assert len([slip for slip in dossier.slips if int(slip.number) == 4]) == 1
+    late = get_task_store().get_task(commune["task_id"])
+    assert late is not None and late.due_at == get_calendar().due_at(thursday, 2)  # its own 2 days, not the lead's 3
 
 
 def test_a_miss_is_recorded_whole_or_not_at_all(
