@@ -26,3 +26,8 @@ def parse_payment_request(body: Mapping[str, Any]) -> str:
 def settles_fee(*, status: str, amount: int, currency: str, fee_vnd: int) -> bool:
     """Whether a provider's payment settles the fee: succeeded, in VND, for exactly the fee."""
     return status == "succeeded" and currency.lower() == CURRENCY and fee_vnd > 0 and amount == fee_vnd
+
+
+def format_vnd(amount: int) -> str:
+    """An amount of đồng as Vietnamese writes it, thousands separated by dots: 200.000."""
+    return f"{amount:,}".replace(",", ".")

@@ -21,6 +21,7 @@ from chalicelib.domain import audit, slips
 from chalicelib.domain.catalogue import FeeExemption
 from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask, ResultDocument
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from chalicelib.domain.payments import format_vnd
 from chalicelib.domain.tasks import (
     Decision,
     DecisionEffect,
@@ -205,8 +206,8 @@ def _await_fee(dossier: Dossier, step_index: int, agency_code: str, days: float,
         status = transition(dossier.status, "request_fee", Role.SYSTEM)
         dossier = get_store().apply_change(dossier, LogEntry(
             at=at, actor=SYSTEM_ACTOR, action="request_fee", from_status=dossier.status, to_status=status,
-            note=f"Chờ nộp phí, lệ phí {dossier.fee_vnd:,} đồng / Awaiting the fee of {dossier.fee_vnd:,} VND"
-                 .replace(",", ".")))
+            note=f"Chờ nộp phí, lệ phí {format_vnd(dossier.fee_vnd)} đồng / "
+                 f"Awaiting the fee of {dossier.fee_vnd:,} VND"))
     due = get_calendar().due_at(at, days)
     get_engine().branch(token, AWAIT_FEE_ERROR, {
         "lead": {"task_id": f"fee-{step_index}", "timeout_seconds": _timeout_seconds(due, at)}, "helpers": []})

@@ -495,6 +495,7 @@ def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str],
     assert agencies.inbox(DESK) == [] and agencies.inbox(JUSTICE) == []
     waiting = get_store().get_dossier(code)
     assert waiting is not None
+    assert waiting.history[-1].note == "Chờ nộp phí, lệ phí 200.000 đồng / Awaiting the fee of 200,000 VND"
     # Paid two working days (16 office hours) after the fee was asked for: the appointment
     # moves by as much, the wait being the citizen's, not the agencies'.
     calendar = get_calendar()

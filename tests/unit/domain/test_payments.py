@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.forms import ValidationFailed
-from chalicelib.domain.payments import parse_payment_request, settles_fee
+from chalicelib.domain.payments import format_vnd, parse_payment_request, settles_fee
 
 
 def test_a_payment_request_may_be_empty_or_name_stripe() -> None:
@@ -27,3 +27,9 @@ def test_only_a_succeeded_payment_of_exactly_the_fee_in_vnd_settles_it() -> None
     assert not settles_fee(status="succeeded", amount=20000000, currency="vnd", fee_vnd=200000)  # cents thinking
     assert not settles_fee(status="succeeded", amount=200000, currency="usd", fee_vnd=200000)
     assert not settles_fee(status="succeeded", amount=0, currency="vnd", fee_vnd=0)
+
+
+@pytest.mark.parametrize(("amount", "written"), [(0, "0"), (500, "500"), (8000, "8.000"), (200000, "200.000"),
+                                                 (1250000, "1.250.000")])
+def test_amounts_of_dong_are_written_with_dots(amount: int, written: str) -> None:
+    assert format_vnd(amount) == written
