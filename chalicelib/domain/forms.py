@@ -49,11 +49,14 @@ _TYPES_VI = {
 }
 
 
-# Formats of our own, checked with fullmatch: JSON Schema patterns are searched and
-# their "$" also matches before a final newline, so a pattern alone lets "0912345678\n" in.
-_VN_FORMATS = {
+# Formats checked with fullmatch. "email" replaces jsonschema's own check, which only asks for an
+# "@": the address must be one the e-mail service can send to (ASCII, a dotted domain, no
+# spaces or line breaks that could smuggle in a header).
+_FULLMATCH_FORMATS = {
     "vn-phone": re.compile(r"(0|\+84)[35789][0-9]{8}"),
     "vn-id-number": re.compile(r"[0-9]{12}"),
+    "email": re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,63}"),
 }
 _FORMAT_NAMES = {
     "vn-phone": ("số điện thoại Việt Nam", "Vietnamese phone number"),
@@ -67,17 +70,53 @@ def _format_checker() -> FormatChecker:
     from jsonschema import FormatChecker
 
     checker = FormatChecker()
-    for name, pattern in _VN_FORMATS.items():
+    for name, pattern in _FULLMATCH_FORMATS.items():
         checker.checks(name)(lambda value, pattern=pattern: not isinstance(value, str)
                              or pattern.fullmatch(value) is not None)
     return checker
 
 
+@lru_cache(maxsize=512)
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema's ``pattern`` as JSON Schema means it (ECMA-262, no multiline flag): its "$" is the
+    end of the text. Python's "$" also matches before a final newline, which would let
+    "068090001234\n" through ``^[0-9]{12}$``: each "$" outside a character class becomes "\\Z"."""
+    translated: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            translated.append(r"\Z")
+            continue
+        translated.append(char)
+    return re.compile("".join(translated))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterable[ValidationError]:
+    from jsonschema.exceptions import ValidationError
+
+    if isinstance(instance, str) and ecma_pattern(pattern).search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@lru_cache(maxsize=1)
+def _validator_class() -> Any:
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
+
+
 @lru_cache(maxsize=256)
 def _validator(schema_key: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(json.loads(schema_key), format_checker=_format_checker())
+    validator: Draft202012Validator = _validator_class()(json.loads(schema_key), format_checker=_format_checker())
+    return validator
 
 
 def _path(prefix: str, parts: Iterable[Any]) -> str:

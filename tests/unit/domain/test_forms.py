@@ -151,3 +151,33 @@ def test_a_long_list_of_errors_is_summarised() -> None:
     assert failed.field == "f0"
     assert len(failed.errors) == 8
     assert ValidationFailed([]).field is None
+
+
+@pytest.mark.parametrize(("value", "matches"), [
+    ("068090001234", True),
+    ("068090001234\n", False),  # Python's "$" would let the final newline through
+    ("x068090001234", False),
+])
+def test_a_pattern_s_end_is_the_end_of_the_text(value: str, matches: bool) -> None:
+    schema = one({"id": {"type": "string", "pattern": "^[0-9]{12}$"}})
+    assert (errors_of(schema, {"id": value}) == {}) is matches
+
+
+@pytest.mark.parametrize(("pattern", "value"), [(r"^a[$]b$", "a$b"), (r"^a\$$", "a$"), (r"^(x|y)$", "y")])
+def test_a_dollar_sign_escaped_or_in_a_class_stays_a_dollar_sign(pattern: str, value: str) -> None:
+    assert errors_of(one({"v": {"type": "string", "pattern": pattern}}), {"v": value}) == {}
+
+
+@pytest.mark.parametrize(("address", "valid"), [
+    ("an.nguyen@example.vn", True),
+    ("an+hoso@mail.gov.vn", True),
+    ("@", False),
+    ("an.nguyen@", False),
+    ("an nguyen@gmail.com", False),
+    ("an@gmail", False),
+    ("a@b.com\nBcc: x@y.z", False),  # a header smuggled into the e-mail sent to it
+    ("nguyễn@example.vn", False),  # the e-mail service sends to ASCII addresses only
+])
+def test_an_email_address_is_one_the_service_can_send_to(address: str, valid: bool) -> None:
+    schema = one({"email": {"type": "string", "format": "email"}})
+    assert (errors_of(schema, {"email": address}) == {}) is valid
