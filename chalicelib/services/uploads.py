@@ -111,11 +111,25 @@ def create_agency_upload(agency_code: str, body: Mapping[str, Any]) -> UploadTic
 def record_stored_object(bucket: str, key: str, size: int) -> bool:
     """S3 says an object arrived: if it is a citizen's upload, its size is recorded on the upload,
     which lets a submission check the file in its transaction instead of asking S3. Any other
-    object (another bucket, a result document, a key no upload has) is ignored: False."""
+    object (another bucket, a result document, a key no upload has) is ignored: False.
+
+    An upload a dossier holds already is not recorded again, but its object is tagged attached
+    again: the upload's ticket (a presigned POST) stays valid for its whole lifetime, and a second
+    POST with it after the submission writes the object with the ticket's "attached=false" tag,
+    which the bucket's lifecycle rule would expire with the dossier's document."""
+    settings = get_settings()
     upload_id = upload_id_of_key(key)
-    if bucket != get_settings().uploads_bucket or upload_id is None or len(upload_id) > 64:
+    if bucket != settings.uploads_bucket or upload_id is None or len(upload_id) > 64:
         return False
-    return get_store().record_stored_size(upload_id, key, size)
+    store = get_store()
+    if store.record_stored_size(upload_id, key, size):
+        return True
+    upload = store.get_upload(upload_id)
+    if upload is not None and upload.attached and upload.s3_key == key:
+        # A late event, or the object written again with its ticket (the key names its owner: not logged).
+        logger.warning("an attached upload's object was stored (again): tagged attached again")
+        get_storage(settings).set_tags(bucket, key, ATTACHED_TAGS)
+    return False
 
 
 def handle_storage_event(body: Mapping[str, Any]) -> int:

@@ -79,8 +79,9 @@ REQUIRED: dict[str, set[str]] = {
         "s3:PutObjectTagging",
     },
     # services/uploads.handle_storage_event: S3's ObjectCreated events, each a conditional
-    # UpdateItem of the upload's record (its stored size).
-    "on_upload_event": _LOGS | _CONSUME | {"dynamodb:UpdateItem"},
+    # UpdateItem of the upload's record (its stored size); for an upload already attached, its
+    # record read (GetItem) and its object tagged attached again (PutObjectTagging).
+    "on_upload_event": _LOGS | _CONSUME | {"dynamodb:UpdateItem", "dynamodb:GetItem", "s3:PutObjectTagging"},
 }
 
 # Calls that exist in chalicelib but run with ops' credentials (catalogue loading, tools), never

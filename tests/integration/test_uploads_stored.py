@@ -143,3 +143,36 @@ def test_events_for_objects_no_upload_has_are_ignored(
         assert uploads.handle_storage_event(ignored) == 0
     still = get_store().get_upload(upload_id)
     assert still is not None and still.stored_size == upload.size
+
+
+def test_an_attached_upload_written_again_with_its_ticket_is_tagged_attached_again(
+    api: Any, aws: dict[str, str], sample_catalogue: None, sample_token: str, frozen_clock: datetime,
+) -> None:
+    """The ticket (a presigned POST) stays valid after the submission; a second POST with it tags the
+    object "attached=false" again, which the bucket's lifecycle rule would expire: the upload-events
+    worker puts the tag back."""
+    import requests
+
+    from tests.integration.route_support import object_tags
+    from tests.integration.stream_support import drain_stream
+
+    content = b"%PDF-1.4 the declaration"
+    ticket = body_of(call(api, "POST", "/uploads", sample_token,
+                          {"filename": "to-khai.pdf", "content_type": "application/pdf", "size": len(content)}))
+
+    def post(body: bytes) -> None:
+        sent = requests.post(ticket["url"], data=ticket["fields"], files={"file": ("to-khai.pdf", body)}, timeout=10)
+        assert sent.status_code in (200, 201, 204)
+
+    post(content)
+    assert handle_upload_events(aws) == 1
+    assert submit_with(api, sample_token, ticket["upload_id"]).status_code == 201
+    drain_stream()
+    upload = get_store().get_upload(ticket["upload_id"])
+    assert upload is not None and upload.attached
+    assert object_tags(upload.s3_key) == {"motcua-attached": "true"}
+    post(b"%PDF-1.4 another one here")
+    assert object_tags(upload.s3_key) == {"motcua-attached": "false"}  # what the ticket's policy sets
+    assert handle_upload_events(aws) == 0  # not recorded: the dossier holds the upload
+    assert object_tags(upload.s3_key) == {"motcua-attached": "true"}
+    assert get_store().get_upload(ticket["upload_id"]) == upload
