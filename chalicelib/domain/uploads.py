@@ -75,6 +75,9 @@ class Upload:
     attached: bool = False
     dossier_code: str | None = None
     stored_size: int | None = None  # what S3 reported once the object arrived (None: not known yet)
+    # The object's ETag as S3 reported it then: a document served later is checked to be that object
+    # (its presigned POST stays valid for a while after the submission).
+    stored_etag: str | None = None
 
 
 def parse_upload_request(body: Mapping[str, Any], *, max_bytes: int, for_agency: bool = False) -> UploadRequest:

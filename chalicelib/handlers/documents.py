@@ -1,5 +1,6 @@
-"""The citizen's printable documents: receipt slip 01 and the result notice as PDF,
-answered as a short-lived link to the stored file (``{url, expires_at}``)."""
+"""A dossier's files as short-lived links to the stored file (``{url, expires_at}``): the
+citizen's printable documents (receipt slip 01, the result notice, as PDF) and the documents the
+citizen attached (for the owner and the agencies on the route)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,20 @@ def get_result_notice(code: str) -> dict[str, Any]:
         raise slip_pdfs.not_found_result_notice(code)
     return _link(slip_pdfs.result_notice_link(caller.sub, code))
 
+
+
+@api_route(bp, "/dossiers/{code}/documents/{upload_id}", methods=["GET"])
+def get_attachment(code: str, upload_id: str) -> dict[str, Any]:
+    from chalicelib.services import attachments
+    from chalicelib.services.agency_auth import AgencyPrincipal
+
+    request = bp.current_request
+    caller = current_citizen_or_agency(request)
+    query_params(request, set())
+    if isinstance(caller, AgencyPrincipal):
+        link = attachments.attachment_link(code, upload_id, agency_code=caller.agency_code, key_id=caller.key_id)
+    else:
+        link = attachments.attachment_link(code, upload_id, owner=caller.sub)
+    return {"document_id": link.document_id, "upload_id": link.upload.upload_id, "filename": link.upload.filename,
+            "content_type": link.upload.content_type, "size": link.upload.size, "url": link.url,
+            "expires_at": local_time(link.expires_at)}

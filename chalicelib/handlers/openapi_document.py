@@ -511,6 +511,19 @@ def _document(page_size_max: int) -> dict[str, Any]:
             description="Liên kết tải kết quả, ngắn hạn / a short-lived download link for the result; the "
                         "first download records the result as returned (status 10), each one is audited",
         ),
+        "DocumentLink": _object(
+            {
+                "document_id": {"type": "string", "description": "Thành phần hồ sơ / the required document"},
+                "upload_id": {"type": "string"},
+                "filename": {"type": "string"},
+                "content_type": {"type": "string"},
+                "size": {"type": "integer", "minimum": 0},
+                "url": {"type": "string", "format": "uri",
+                        "description": "Presigned S3 GET, an attachment named after the file"},
+                "expires_at": {**_DATE_TIME, "description": f"{_DATE_TIME['description']}; 15 minutes at most"},
+            },
+            description="Liên kết tải tài liệu đính kèm, ngắn hạn / a short-lived download link for a document",
+        ),
         "PaymentIntent": _object(
             {
                 "provider": {"type": "string", "const": "stripe"},
@@ -755,6 +768,13 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "schema": {"type": "string", "minLength": 1},
             "example": "1.001193",
         },
+        "UploadId": {
+            "name": "upload_id", "in": "path", "required": True,
+            "description": "Mã tệp (documents[].upload_id của hồ sơ) / the upload's id, from the dossier's "
+                           "documents; any other is not found (404)",
+            "schema": {"type": "string", "minLength": 1},
+            "example": "0f8fad5bd9cb469fa16570867728950e",
+        },
         "TaskId": {
             "name": "task_id", "in": "path", "required": True,
             "description": "Mã nhiệm vụ (task_id trong hộp việc) / the task's id, from the inbox; another "
@@ -924,6 +944,26 @@ def _document(page_size_max: int) -> dict[str, Any]:
                                "ResultLink"),
                     **_errors(401, 404, 415, 422, names={**_ERROR_RESPONSE_NAMES,
                                                          401: "UnauthenticatedCitizenOrAgency"}),
+                },
+            },
+        },
+        "/dossiers/{code}/documents/{upload_id}": {
+            "parameters": [_ref("parameters", "DossierCode"), _ref("parameters", "UploadId")],
+            "get": {
+                "operationId": "getDossierDocument",
+                "tags": ["dossiers"],
+                "summary": "Tải tài liệu đính kèm của hồ sơ / a short-lived link to one of the dossier's documents",
+                "description": "Chủ hồ sơ và cán bộ các cơ quan trên quy trình / the owner and the officers of "
+                               "the agencies on the dossier's route (each staff download is audited). The "
+                               "upload_id is one of the dossier's documents. A file replaced or gone since the "
+                               "submission is not served: 409 document_changed. Anyone else, and a file that is "
+                               "not the dossier's, get the same 404 document_not_found.",
+                "security": CITIZEN_OR_AGENCY_SECURITY,
+                "responses": {
+                    "200": _ok("Liên kết tải, hết hạn sau 15 phút / the download link, 15 minutes at most",
+                               "DocumentLink"),
+                    **_errors(401, 404, 409, 415, 422, names={**_ERROR_RESPONSE_NAMES,
+                                                              401: "UnauthenticatedCitizenOrAgency"}),
                 },
             },
         },

@@ -49,6 +49,7 @@ class PresignedPost:
 class StoredObject:
     size: int
     content_type: str
+    etag: str = ""  # without S3's quotes, as its event notifications give it
 
 
 class DocumentStorage:
@@ -143,7 +144,8 @@ class DocumentStorage:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""))
+        return StoredObject(size=int(response["ContentLength"]), content_type=response.get("ContentType", ""),
+                            etag=str(response.get("ETag", "")).strip('"'))
 
     def set_tags(self, bucket: str, key: str, tags: Mapping[str, str]) -> None:
         """Replaces the object's tag set; StorageError if S3 refuses or does not answer."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import get_settings
 from chalicelib.domain.calendar import VN_TZ
@@ -30,6 +30,9 @@ from chalicelib.services import limits, routing, uploads
 from chalicelib.services.catalogue import get_procedure, require_online_procedure
 from chalicelib.services.deps import get_calendar, get_storage, get_store, get_task_store, now
 from chalicelib.store.repository import Page, RateCharge, SubmissionRefused
+
+if TYPE_CHECKING:
+    from chalicelib.integrations.s3 import StoredObject
 
 CITIZEN_ACTOR = "citizen"
 
@@ -59,15 +62,16 @@ def _record_problem(owner: str, upload: Upload | None, at: datetime) -> str | No
     return None
 
 
-def _storage_problem(upload: Upload) -> str | None:
-    """What S3 shows (one HeadObject), for an upload whose stored size is not recorded yet."""
+def _storage_problem(upload: Upload) -> tuple[str | None, StoredObject | None]:
+    """What S3 shows (one HeadObject), for an upload whose stored size is not recorded yet: the
+    problem, if any, and the object."""
     settings = get_settings()
     stored = get_storage(settings).head(settings.uploads_bucket, upload.s3_key)
     if stored is None:
-        return _FILE_MISSING
+        return _FILE_MISSING, None
     if stored.size != upload.size:
-        return _FILE_SIZE_DIFFERS
-    return None
+        return _FILE_SIZE_DIFFERS, stored
+    return None, stored
 
 
 def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
@@ -80,7 +84,7 @@ def _check_uploads(owner: str, refs: Sequence[DocumentRef]) -> None:
         upload = store.get_upload(ref.upload_id)
         problem = _record_problem(owner, upload, at)
         if problem is None and upload is not None and upload.stored_size is None:
-            problem = _storage_problem(upload)
+            problem, _ = _storage_problem(upload)
         if problem is not None:
             errors.append(FieldError(f"documents[{index}].upload_id", problem))
     if errors:
@@ -103,9 +107,10 @@ def _explain_refused_uploads(owner: str, refs: Sequence[DocumentRef], found: Map
         upload = found[ref.upload_id] or store.get_upload(ref.upload_id)
         problem = _record_problem(owner, upload, at)
         if problem is None and upload is not None and upload.stored_size is None:
-            problem = _storage_problem(upload)
-            if problem is None:
-                recorded = store.record_stored_size(upload.upload_id, upload.s3_key, upload.size) or recorded
+            problem, stored = _storage_problem(upload)
+            if problem is None and stored is not None:
+                recorded = store.record_stored_size(upload.upload_id, upload.s3_key, upload.size,
+                                                    stored.etag or None) or recorded
         if problem is not None:
             errors.append(FieldError(f"documents[{index}].upload_id", problem))
     if errors:

@@ -108,7 +108,7 @@ def create_agency_upload(agency_code: str, body: Mapping[str, Any]) -> UploadTic
     return UploadTicket(upload, post.url, post.fields, created + timedelta(seconds=settings.upload_url_seconds))
 
 
-def record_stored_object(bucket: str, key: str, size: int) -> bool:
+def record_stored_object(bucket: str, key: str, size: int, etag: str | None = None) -> bool:
     """S3 says an object arrived: if it is a citizen's upload, its size is recorded on the upload,
     which lets a submission check the file in its transaction instead of asking S3. Any other
     object (another bucket, a result document, a key no upload has) is ignored: False.
@@ -122,7 +122,7 @@ def record_stored_object(bucket: str, key: str, size: int) -> bool:
     if bucket != settings.uploads_bucket or upload_id is None or len(upload_id) > 64:
         return False
     store = get_store()
-    if store.record_stored_size(upload_id, key, size):
+    if store.record_stored_size(upload_id, key, size, etag):
         return True
     upload = store.get_upload(upload_id)
     if upload is not None and upload.attached and upload.s3_key == key:
@@ -144,11 +144,12 @@ def handle_storage_event(body: Mapping[str, Any]) -> int:
         s3 = record.get("s3") or {}
         bucket = (s3.get("bucket") or {}).get("name")
         stored = s3.get("object") or {}
-        key, size = stored.get("key"), stored.get("size")
+        key, size, etag = stored.get("key"), stored.get("size"), stored.get("eTag")
         if not isinstance(bucket, str) or not isinstance(key, str) or not isinstance(size, int):
             continue
         # Event keys are URL-encoded, spaces as "+" (S3's notification format).
-        if record_stored_object(bucket, urllib.parse.unquote_plus(key), size):
+        if record_stored_object(bucket, urllib.parse.unquote_plus(key), size,
+                                etag if isinstance(etag, str) else None):
             recorded += 1
     return recorded
 

@@ -487,6 +487,7 @@ class UploadItem(TableItem, discriminator="upload"):
     # The object's size as S3 reported it (its ObjectCreated event, or a HeadObject when a submission
     # found it missing): a submission's transaction checks it against ``size`` instead of asking S3.
     stored_size = NumberAttribute(null=True)
+    stored_etag = UnicodeAttribute(null=True)  # S3's ETag of the object then, quotes removed
 
 
 class BoundStore:

@@ -391,6 +391,7 @@ def _upload(item: m.UploadItem) -> Upload:
         attached=bool(item.attached),
         dossier_code=item.dossier_code,
         stored_size=int(item.stored_size) if item.stored_size is not None else None,
+        stored_etag=item.stored_etag,
     )
 
 
@@ -903,12 +904,14 @@ class Store(m.BoundStore):
         known[counter_pk] = sequence
         return replace(dossier, history=(first_entry,))
 
-    def record_stored_size(self, upload_id: str, s3_key: str, size: int) -> bool:
-        """Records the size S3 reports for an upload's object; False when no upload has that id
-        and key (an object this table does not know of), or it is already attached."""
+    def record_stored_size(self, upload_id: str, s3_key: str, size: int, etag: str | None = None) -> bool:
+        """Records the size (and ETag) S3 reports for an upload's object; False when no upload has
+        that id and key (an object this table does not know of), or it is already attached."""
+        actions: list[Any] = [m.UploadItem.stored_size.set(size)]
+        actions.append(m.UploadItem.stored_etag.set(etag) if etag else m.UploadItem.stored_etag.remove())
         try:
             m.UploadItem(m.upload_pk(upload_id), m.META).update(
-                actions=[m.UploadItem.stored_size.set(size)],
+                actions=actions,
                 condition=(m.UploadItem.pk.exists() & (m.UploadItem.s3_key == s3_key)
                            & (m.UploadItem.attached == False)),  # noqa: E712
                 add_version_condition=False,
