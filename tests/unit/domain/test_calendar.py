@@ -67,8 +67,18 @@ def test_holidays_package_tet_2027_and_national_day_2026() -> None:
 
 def test_bundled_file_has_the_2026_make_up_saturday() -> None:
     data = json.loads(BUNDLED_CALENDAR_FILE.read_text(encoding="utf-8"))
-    assert {"date": "2026-08-22"}.items() <= data["extra_working_days"][0].items()
+    assert "2026-08-22" in {day["date"] for day in data["extra_working_days"]}
     assert "holidays" in data["source"]
+
+
+def test_every_saturday_the_holidays_package_swaps_is_a_working_day(sample_calendar: WorkingCalendar) -> None:
+    """The package lists a swapped day off as "Day off (substituted from MM/DD/YYYY)" but does not
+    mark that Saturday as worked: the bundled file must, for every swap it knows."""
+    swapped = [datetime.strptime(name.rsplit(" ", 1)[-1].rstrip(")"), "%m/%d/%Y").date()
+               for day, name in holidays.country_holidays("VN", years=range(2024, 2028)).items()
+               if name.startswith("Day off (substituted from ")]
+    assert {date(2024, 5, 4), date(2025, 4, 26), date(2026, 8, 22)} <= set(swapped)
+    assert all(sample_calendar.is_working_day(day) for day in swapped)
 
 
 # --- working days ---
