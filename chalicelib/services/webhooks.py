@@ -181,8 +181,10 @@ def _deliver_message(message: Mapping[str, Any]) -> str:
     if result.outcome == "delivered":
         return "delivered"
     if result.outcome == "gone":
-        # 410 Gone: the agency unsubscribed; ops re-enable it when it asks again.
-        endpoints.disable_endpoint(endpoint.agency_code, "410 Gone", now())
+        # 410 Gone: the agency unsubscribed; ops re-enable it when it asks again. Only if the
+        # endpoint still posts where this answer came from (ops may have set a new URL meanwhile).
+        if not endpoints.disable_endpoint(endpoint.agency_code, "410 Gone", now(), url=endpoint.url):
+            logger.warning("webhook to %s: 410 from a URL replaced since, endpoint left on", endpoint.agency_code)
         return "gone"
     if result.outcome == "failed":
         logger.warning("webhook to %s refused (%s), not retried", task.agency_code, result.error)

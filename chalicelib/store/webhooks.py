@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.store import models as m
 
@@ -59,7 +59,15 @@ def get_endpoint(agency_code: str) -> WebhookEndpoint | None:
                            item.disabled_reason, legacy_secret=None if item.secret_name else item.secret)
 
 
-def disable_endpoint(agency_code: str, reason: str, at: datetime) -> None:
-    WebhookEndpointItem(m.agency_pk(agency_code), WEBHOOK_SK).update(actions=[
-        WebhookEndpointItem.disabled.set(True), WebhookEndpointItem.disabled_reason.set(reason),
-        WebhookEndpointItem.updated_at.set(at)])
+def disable_endpoint(agency_code: str, reason: str, at: datetime, *, url: str) -> bool:
+    """Turns the agency's endpoint off if it still posts to ``url`` (the one that answered): a
+    late answer of an old URL must not turn off the one ops set since. False if it was changed."""
+    try:
+        WebhookEndpointItem(m.agency_pk(agency_code), WEBHOOK_SK).update(actions=[
+            WebhookEndpointItem.disabled.set(True), WebhookEndpointItem.disabled_reason.set(reason),
+            WebhookEndpointItem.updated_at.set(at)], condition=WebhookEndpointItem.url == url)
+    except UpdateError as error:
+        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

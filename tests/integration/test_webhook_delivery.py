@@ -495,6 +495,32 @@ def test_a_refusal_is_not_retried(
     assert still is not None and not still.disabled
 
 
+def test_a_410_from_a_url_ops_replaced_meanwhile_leaves_the_new_endpoint_on(
+    desk_task: Callable[[], Task], scripted: Callable[..., ScriptedEndpoint], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from chalicelib.store import webhooks as endpoints
+
+    old, new = scripted(answer(410)), scripted(answer(204))
+    register(DESK, old.url)
+    real = deliver  # what services/webhooks imported
+
+    def ops_moves_the_url_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)  # the old URL answers 410 Gone
+        current = endpoints.get_endpoint(DESK)
+        assert current is not None
+        endpoints.put_endpoint(replace(current, url=new.url, disabled=False, disabled_reason=None),
+                               datetime.now(UTC))  # what `agency webhook set-url` writes
+        return result
+
+    monkeypatch.setattr(webhooks, "deliver", ops_moves_the_url_meanwhile)
+    desk_task()
+    assert [outcome for _, outcome in pump_webhooks()] == ["gone"]
+    after = get_endpoint(DESK)
+    assert after is not None and after.url == new.url and not after.disabled
+
+
 def test_410_gone_disables_the_endpoint(
     desk_task: Callable[[], Task], scripted: Callable[..., ScriptedEndpoint], sent: list[Sent]
 ) -> None:
