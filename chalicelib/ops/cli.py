@@ -3,17 +3,38 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from chalicelib.domain.webhook_secrets import MAX_GRACE
 from chalicelib.ops.environment import DEFAULT_STATE_DIR, UsageError, province_dir, use_local_stack
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 DEFAULT_GRACE_SECONDS = 5.0
+MAX_GRACE_SECONDS = 3600.0
+MAX_SECRET_GRACE_HOURS = MAX_GRACE.total_seconds() / 3600
+
+
+def _number(low: float, high: float) -> Callable[[str], float]:
+    """An argument type: a number from ``low`` to ``high`` (not nan nor inf), else a usage error
+    before anything is read or written."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, not {text}")
+        return value
+
+    return parse
 
 
 def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -51,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("--dry-run", action="store_true", help="show the difference, write nothing")
     imported.add_argument("--keep-unlisted", action="store_true",
                           help="keep the procedures the export does not list (default: they are removed)")
-    imported.add_argument("--grace-seconds", type=float, default=DEFAULT_GRACE_SECONDS,
+    imported.add_argument("--grace-seconds", type=_number(0.0, MAX_GRACE_SECONDS), default=DEFAULT_GRACE_SECONDS,
                           help="wait between switching to the new version and deleting the versions before the "
                                "one it replaces (that one stays until the next import, for containers that still "
                                f"follow it), so that requests reading them finish (default {DEFAULT_GRACE_SECONDS:g})")
@@ -95,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     rotate_secret.add_argument("--replace", default=None, metavar="FINGERPRINT",
                                help="rotate only if the current secret has this fingerprint (as printed): a "
                                     "second run then changes nothing")
-    rotate_secret.add_argument("--grace-hours", type=float, default=24.0, metavar="HOURS",
+    rotate_secret.add_argument("--grace-hours", type=_number(0.0, MAX_SECRET_GRACE_HOURS), default=24.0,
+                               metavar="HOURS",
                                help="how long the old secret keeps signing beside the new one (default 24; "
                                     "0 for a leaked secret: it stops at once)")
 
@@ -143,7 +165,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
     elif args.group == "catalogue":
         catalogue.import_export(args.path, province_dir(args.province_dir, settings.province), out,
                                 dry_run=args.dry_run, keep_unlisted=args.keep_unlisted,
-                                grace_seconds=max(0.0, args.grace_seconds))
+                                grace_seconds=args.grace_seconds)
     elif args.group == "stats":
         statistics.export(out, month=args.month, path=args.out)
     elif args.command == "add":
@@ -169,7 +191,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # argparse prints to the process's streams: the caller's, here.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a usage error (2), already printed by argparse
         return int(exit_.code or 0) if not isinstance(exit_.code, str) else EXIT_USAGE
     # SUPPRESS everywhere: whichever place named an option, or the default.
