@@ -131,8 +131,10 @@ def catalogue_summary(agencies: Sequence[Agency], procedures: Sequence[Procedure
     agency directory (with how many procedures each receives) that the report names its rows
     with and the web front filters by. Stored with the catalogue."""
     received: dict[str, int] = {}
+    received_by_level: dict[str, dict[str, int]] = {}
     for procedure in procedures:
         received[procedure.agency_code] = received.get(procedure.agency_code, 0) + 1
+        received_by_level.setdefault(procedure.agency_code, _level_counts())[str(procedure.level)] += 1
     by_tier: dict[str, dict[str, Any]] = {}
     totals: dict[str, Any] = {"total": 0, "online": 0, "interagency": 0, "by_level": _level_counts()}
     for procedure in procedures:
@@ -146,7 +148,8 @@ def catalogue_summary(agencies: Sequence[Agency], procedures: Sequence[Procedure
     return {
         "procedures": {**totals, "by_tier": dict(sorted(by_tier.items()))},
         "agencies": [{"agency_code": a.code, "name": a.name, "name_en": a.name_en, "tier": a.tier,
-                      "parent_code": a.parent_code, "procedures": received.get(a.code, 0)} for a in agencies],
+                      "parent_code": a.parent_code, "procedures": received.get(a.code, 0),
+                      "procedures_by_level": received_by_level.get(a.code, _level_counts())} for a in agencies],
     }
 
 
@@ -213,15 +216,27 @@ def report(summary: Mapping[str, Any] | None, rows: Sequence[CounterRow], *, pro
     for row in chosen:
         by_month.setdefault(row.month, []).append(row)
     directory = {entry["agency_code"]: entry for entry in summary["agencies"]}
+    # Every agency that receives procedures, with its procedures by level, whether or not it has had
+    # dossiers yet (DESIGN: statistics per tier and agency); and any other that has dossiers.
+    listed = set(by_agency) | {code for code, entry in directory.items() if entry.get("procedures")}
     agencies = []
-    for code in sorted(by_agency, key=lambda c: (directory.get(c, {}).get("name", c), c)):
-        counts = _sum(by_agency[code])
+    by_tier: dict[str, list[CounterRow]] = {}
+    for code in sorted(listed, key=lambda c: (directory.get(c, {}).get("name", c), c)):
+        counts = _sum(by_agency.get(code, ()))
         known = directory.get(code, {})
+        if known.get("tier"):
+            by_tier.setdefault(str(known["tier"]), []).extend(by_agency.get(code, ()))
         agencies.append({
             "agency_code": code, "name": known.get("name", code), "tier": known.get("tier"),
+            # A summary stored before levels were counted per agency has the total only.
+            "procedures": {"total": int(known.get("procedures", 0)),
+                           "by_level": dict(known.get("procedures_by_level") or _level_counts())},
             **{name: counts[name] for name in _SHOWN},
             "on_time_rate": _ratio(counts["on_time"], counts["done"]),
         })
+    tiers = {tier: {**{name: counts[name] for name in _SHOWN},
+                    "on_time_rate": _ratio(counts["on_time"], counts["done"])}
+             for tier, counts in ((tier, _sum(rows)) for tier, rows in sorted(by_tier.items()))}
     months = [{"month": key, **{name: counts[name] for name in _SHOWN}}
               for key, counts in ((key, _sum(by_month[key])) for key in sorted(by_month))]
     return {
@@ -229,7 +244,8 @@ def report(summary: Mapping[str, Any] | None, rows: Sequence[CounterRow], *, pro
         "generated_at": generated_at.isoformat(),
         "month": month,
         "procedures": summary["procedures"],
-        "dossiers": _dossier_block(total, max(0, everything["submitted"] - everything["finished"])),
+        "dossiers": {**_dossier_block(total, max(0, everything["submitted"] - everything["finished"])),
+                     "by_tier": tiers},
         "months": months,
         "agencies": agencies,
     }

@@ -207,10 +207,15 @@ def _statistics_schema() -> dict[str, Any]:
             "electronic_result_rate": rate,
             "satisfaction": _object({"ratings": count, "average": {"type": ["number", "null"]},
                                      "satisfied_rate": rate}),
+            "by_tier": {"type": "object", "additionalProperties": _object({**shown, "on_time_rate": rate}),
+                        "description": "hồ sơ theo cấp của cơ quan tiếp nhận / per tier of the receiving agency"},
         }),
         "months": {"type": "array", "items": _object({"month": _STRING, **shown})},
         "agencies": {"type": "array", "items": _object({
-            "agency_code": _STRING, "name": _STRING, "tier": _NULLABLE_STRING, **shown, "on_time_rate": rate})},
+            "agency_code": _STRING, "name": _STRING, "tier": _NULLABLE_STRING,
+            "procedures": _object({"total": count, "by_level": levels}), **shown, "on_time_rate": rate},
+            description="mỗi cơ quan tiếp nhận thủ tục, kể cả chưa có hồ sơ / every agency that receives "
+                        "procedures, with none yet too, and any other with dossiers")},
     }, description=(
         "Bộ đếm cập nhật cùng mỗi thay đổi hồ sơ, không quét dữ liệu / counters kept with every dossier change. "
         "on_time_rate = on_time / done (supplement pauses deducted: the deadline restarts after a supplement); "

@@ -88,8 +88,12 @@ def test_a_journey_counts_submitted_received_refused_done_on_time_and_rated(
     assert body["months"] == [{"month": month, "received": 1, "done": 1, "on_time": 1, "late": 0, "overdue": 0}]
     desk = [row for row in body["agencies"] if row["agency_code"] == DESK]
     assert desk == [{"agency_code": DESK, "name": "Trung tâm Phục vụ hành chính công tỉnh Lâm Đồng",
-                     "tier": "province", "received": 1, "done": 1, "on_time": 1, "late": 0, "overdue": 0,
-                     "on_time_rate": 1.0}]
+                     "tier": "province", "procedures": {"total": 3, "by_level": {"1": 1, "2": 1, "3": 0, "4": 1}},
+                     "received": 1, "done": 1, "on_time": 1, "late": 0, "overdue": 0, "on_time_rate": 1.0}]
+    # Per tier of the receiving agency, as the design's statistics ask.
+    assert dossiers["by_tier"]["province"] == {"received": 1, "done": 1, "on_time": 1, "late": 0, "overdue": 0,
+                                               "on_time_rate": 1.0}
+    assert all(tier["received"] == 0 for name, tier in dossiers["by_tier"].items() if name != "province")
     assert get_stats(api, f"?month={month}")["dossiers"]["received"] == 1
     assert get_stats(api, "?month=2020-01")["dossiers"]["received"] == 0
 

@@ -159,6 +159,34 @@ def test_the_report_sums_rows_and_computes_the_indicators() -> None:
     assert [m["month"] for m in november["months"]] == ["2026-11"]
 
 
+def test_every_agency_receiving_procedures_is_reported_with_them_by_level_dossiers_or_not() -> None:
+    catalogue = create_catalogue([
+        create_procedure_dict(),
+        create_procedure_dict("1.000001", level=2, fee_vnd=0),
+        create_procedure_dict("1.001193", level=3, fee_vnd=0, agency=COMMUNE, tier="commune", days=3),
+    ])
+    summary = stats.catalogue_summary(catalogue.agencies, catalogue.procedures)
+    rows = [stats.CounterRow(DESK, "2026-11", {"submitted": 1, "received": 1, "done": 1, "on_time": 1}),
+            stats.CounterRow("000.99.99.H38", "2026-11", {"received": 2})]  # left the directory since
+    body = stats.report(summary, rows, province=PROVINCE, generated_at=datetime(2026, 11, 26, tzinfo=UTC))
+    by_code = {a["agency_code"]: a for a in body["agencies"]}
+    # The justice department receives no procedure and has no dossier: not listed.
+    assert set(by_code) == {DESK, COMMUNE, "000.99.99.H38"}
+    assert by_code[COMMUNE]["procedures"] == {"total": 1, "by_level": {"1": 0, "2": 0, "3": 1, "4": 0}}
+    assert (by_code[COMMUNE]["received"], by_code[COMMUNE]["on_time_rate"]) == (0, None)
+    assert by_code[DESK]["procedures"] == {"total": 2, "by_level": {"1": 0, "2": 1, "3": 0, "4": 1}}
+    assert by_code["000.99.99.H38"]["procedures"]["total"] == 0 and by_code["000.99.99.H38"]["tier"] is None
+    assert body["dossiers"]["by_tier"] == {  # every tier with agencies listed, dossiers or not
+        "commune": {"received": 0, "done": 0, "on_time": 0, "late": 0, "overdue": 0, "on_time_rate": None},
+        "province": {"received": 1, "done": 1, "on_time": 1, "late": 0, "overdue": 0, "on_time_rate": 1.0}}
+    # A summary stored before procedures were counted by level per agency: the total only.
+    for entry in summary["agencies"]:
+        del entry["procedures_by_level"]
+    older = stats.report(summary, rows, province=PROVINCE, generated_at=datetime(2026, 11, 26, tzinfo=UTC))
+    commune = next(a for a in older["agencies"] if a["agency_code"] == COMMUNE)
+    assert commune["procedures"] == {"total": 1, "by_level": {"1": 0, "2": 0, "3": 0, "4": 0}}
+
+
 def test_rates_are_null_with_nothing_to_count() -> None:
     body = stats.report(None, [], province=PROVINCE, generated_at=datetime(2026, 11, 26, tzinfo=UTC))
     dossiers = body["dossiers"]

@@ -128,6 +128,12 @@ function months(list) {
     groups.length ? h("div", { class: "chart-scroll" }, barChart({ id: "chart-months", title: t("stats.chartMonths"), groups, series })) : h("p", {}, t("stats.noData")));
 }
 
+// Levels 3 and 4: submitted and processed online (as the procedures section counts them).
+function onlineProcedures(procedures) {
+  const levels = (procedures && procedures.by_level) || {};
+  return (levels["3"] || 0) + (levels["4"] || 0);
+}
+
 function agencies(list) {
   return h("section", { "aria-labelledby": "agencies-title" },
     h("h2", { id: "agencies-title" }, t("stats.agencies")),
@@ -135,10 +141,12 @@ function agencies(list) {
       h("caption", { class: "visually-hidden" }, t("stats.agencies")),
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, t("stats.agency")), h("th", { scope: "col" }, t("stats.tier")),
-        ["stats.received", "stats.done", "stats.onTime", "stats.late", "stats.overdue", "stats.onTimeRate"].map((k) => h("th", { scope: "col", class: "num" }, t(k))))),
+        ["stats.agencyProcedures", "stats.online", "stats.received", "stats.done", "stats.onTime", "stats.late", "stats.overdue", "stats.onTimeRate"].map((k) => h("th", { scope: "col", class: "num" }, t(k))))),
       h("tbody", {}, list.map((a) => h("tr", {},
         h("th", { scope: "row", lang: "vi" }, a.name || a.agency_code),
         h("td", {}, tierLabel(a.tier)),
+        h("td", { class: "num" }, fmtNumber((a.procedures && a.procedures.total) || 0)),
+        h("td", { class: "num" }, fmtNumber(onlineProcedures(a.procedures))),
         ["received", "done", "on_time", "late", "overdue"].map((k) => h("td", { class: "num" }, fmtNumber(a[k] || 0))),
         h("td", { class: "num" }, fmtRate(a.on_time_rate))))))) : h("p", {}, t("stats.noData")));
 }
