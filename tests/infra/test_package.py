@@ -268,6 +268,19 @@ def test_api_5xx_and_overdue_task_alarms(template: dict[str, Any]) -> None:
     assert {d["Name"] for d in overdue[0]["Dimensions"]} == {"Province", "service"}
 
 
+def test_the_alarms_topic_is_encrypted_with_a_key_cloudwatch_may_use(template: dict[str, Any]) -> None:
+    """CloudWatch publishes to an encrypted topic only if the key's policy lets it: never with the
+    AWS-managed alias/aws/sns key, whose policy cannot be changed."""
+    alarms = of_type(template, "AWS::CloudWatch::Alarm").values()
+    topics = {name for a in alarms for action in a["Properties"].get("AlarmActions", []) for name in referenced(action)}
+    for topic in topics:
+        key = template["Resources"][topic]["Properties"]["KmsMasterKeyId"]
+        (key_name,) = referenced(key)
+        statements = template["Resources"][key_name]["Properties"]["KeyPolicy"]["Statement"]
+        cloudwatch = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+        assert cloudwatch and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(cloudwatch[0]["Action"])
+
+
 def test_api_stage_is_throttled(template: dict[str, Any]) -> None:
     (api,) = of_type(template, "AWS::Serverless::Api").values()
     settings = api["Properties"]["MethodSettings"]

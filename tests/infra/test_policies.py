@@ -44,6 +44,7 @@ _NOTIFY = {"ses:SendEmail", "sns:Publish"}
 REQUIRED: dict[str, set[str]] = {
     # Citizens are told from the table's stream (on_table_record), not by the API or the task worker.
     "api_handler": _LOGS | _ITEMS | {
+        "dynamodb:BatchGetItem",  # an agency's key and the task it decides, in one read (store/agency_keys.py)
         "s3:PutObject",  # presigned POSTs (uploads/, results/), slip PDFs (slips/)
         # the POST's motcua-attached=false tag (S3 checks the signer may tag)
         "s3:PutObjectTagging",
@@ -58,6 +59,7 @@ REQUIRED: dict[str, set[str]] = {
     },
     "on_task_message": _LOGS | _CONSUME | _ITEMS | {
         "states:SendTaskSuccess", "states:SendTaskFailure",
+        "states:StartExecution",  # a route the API could not start (route.start, routing.start_route)
         "sqs:SendMessage",  # webhook events, escalations; route answers deferred to its own queue
         "secretsmanager:GetSecretValue",  # refunds when a wait expires after payment
     },
@@ -88,7 +90,7 @@ REQUIRED: dict[str, set[str]] = {
 # in a Lambda function: creating and rotating agencies' webhook secrets is one (no function
 # creates webhook endpoints; ``agency webhook set-url`` / ``rotate-secret`` and the local stack do).
 # ``webhooks redrive`` finds the stage's queues by name (GetQueueUrl), then receives, sends and deletes.
-OPS_ONLY = {"dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Scan", "dynamodb:DescribeTable",
+OPS_ONLY = {"dynamodb:BatchWriteItem", "dynamodb:Scan", "dynamodb:DescribeTable",
             "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "sqs:GetQueueUrl"}
 
 # Resource "*" is allowed only for these: IAM cannot scope task tokens of service-integration
