@@ -9,6 +9,9 @@ worker runs ``table_events.handle_stream_batch`` (the citizens' e-mail and SMS, 
 tags); the upload-events worker runs ``uploads.handle_storage_event`` (an upload's stored size).
 The first three workers keep Powertools idempotency records in the table
 (``store/idempotency.py``: GetItem, conditional PutItem, UpdateItem, DeleteItem).
+Beside this reading, every integration test checks at run time that the calls each function's
+code path made are granted by its policy file (``tests/integration/conftest.py``
+``aws_calls_are_granted``): moto does not enforce IAM.
 A new AWS call found by the scan below and granted to no function fails
 ``test_every_aws_call_in_the_code_is_granted``: add the action to the policy file of each function
 that reaches it, and here.
