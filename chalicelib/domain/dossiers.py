@@ -230,6 +230,18 @@ def _document_errors(procedure: Procedure, documents: Sequence[DocumentRef]) -> 
     return errors
 
 
+def log_note(label: str, detail: str | None = None) -> str:
+    """A progress-log note: its bilingual ``label`` ("Vietnamese / English") with what a person
+    wrote (a reason, a note) after each half, so that either language shown alone keeps it:
+    "Từ chối tiếp nhận: <reason> / Refused at reception: <reason>"."""
+    if not detail:
+        return label
+    vietnamese, separator, english = label.partition(" / ")
+    if not separator:
+        return f"{label}: {detail}"
+    return f"{vietnamese}: {detail} / {english}: {detail}"
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One line of the progress log (slip 05): who, when, from/to status, note."""

@@ -16,6 +16,7 @@ from chalicelib.domain.dossiers import (
     OpenStepTask,
     format_dossier_code,
     is_dossier_code,
+    log_note,
     parse_rating,
     parse_submission_envelope,
     validate_submission,
@@ -236,9 +237,7 @@ def tracker_qr(code: str) -> str:
 def withdraw_dossier(owner: str, code: str, reason: str | None) -> Dossier:
     dossier = get_own_dossier(owner, code)
     status = transition(dossier.status, "withdraw", Role.CITIZEN)
-    note = "Công dân rút hồ sơ / Withdrawn by the applicant"
-    if reason:
-        note += f": {reason}"
+    note = log_note("Công dân rút hồ sơ / Withdrawn by the applicant", reason)
     entry = LogEntry(at=now(), actor=CITIZEN_ACTOR, action="withdraw", from_status=dossier.status,
                      to_status=status, note=note)
     withdrawn = get_store().apply_change(dossier, entry)
@@ -267,7 +266,7 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
     asked_at_reception = routing.supplement_requested_at_reception(dossier.code)
     action = "supplement_reception" if asked_at_reception else "supplement_processing"
     status = transition(dossier.status, action, Role.CITIZEN)
-    note = "Công dân đã bổ sung hồ sơ / Supplement provided" + (f": {supplement.note}" if supplement.note else "")
+    note = log_note("Công dân đã bổ sung hồ sơ / Supplement provided", supplement.note)
     updates: dict[str, Any] = {"form": supplement.form,
                                "documents": (*dossier.documents, *supplement.new_documents)}
     if not asked_at_reception:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from chalicelib.config import get_settings
 from chalicelib.domain import audit, slips
 from chalicelib.domain.catalogue import FeeExemption
-from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask, ResultDocument
+from chalicelib.domain.dossiers import Dossier, LogEntry, OpenStepTask, ResultDocument, log_note
 from chalicelib.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from chalicelib.domain.payments import format_vnd
 from chalicelib.domain.tasks import (
@@ -550,7 +550,7 @@ def _decision_changes(task: Task, decision: Decision, effect: DecisionEffect, do
     agency_code = task.agency_code
     entry: LogEntry | None = None
     dossier_changes: dict[str, Any] = {}
-    note = effect.note_vi + (f": {decision.note}" if decision.note else "")
+    note = log_note(effect.note_vi, decision.note)
     if effect.action is not None:
         role = Role.RECEPTION if task.kind == "reception" else Role.PROCESSING
         try:

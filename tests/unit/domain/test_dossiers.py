@@ -15,6 +15,7 @@ from chalicelib.domain.dossiers import (
     Rating,
     format_dossier_code,
     is_dossier_code,
+    log_note,
     parse_rating,
     parse_submission_envelope,
     parse_withdrawal,
@@ -414,3 +415,15 @@ def test_a_rating_may_not_say_when_it_was_made() -> None:
         parse_rating(create_dossier(DossierStatus.DONE), {"score": 5, "rated_at": "2020-01-01"},
                      datetime(2026, 12, 1, tzinfo=UTC))
     assert refused.value.code == "server_owned_field"
+
+
+@pytest.mark.parametrize(("label", "detail", "note"), [
+    ("Từ chối tiếp nhận / Refused at reception", "Không thuộc thẩm quyền",
+     "Từ chối tiếp nhận: Không thuộc thẩm quyền / Refused at reception: Không thuộc thẩm quyền"),
+    ("Công dân rút hồ sơ / Withdrawn by the applicant", None, "Công dân rút hồ sơ / Withdrawn by the applicant"),
+    ("Công dân rút hồ sơ / Withdrawn by the applicant", "", "Công dân rút hồ sơ / Withdrawn by the applicant"),
+    ("Ghi chú", "x", "Ghi chú: x"),
+])
+def test_a_log_note_keeps_what_a_person_wrote_in_each_language(label: str, detail: str | None, note: str) -> None:
+    # The web front shows one half of "Vietnamese / English": the reason must be in both.
+    assert log_note(label, detail) == note
