@@ -114,7 +114,10 @@ export function uploadField({ doc, state, required, onChange }) {
       state.uploadId = null;
       progress.hidden = true;
       status.textContent = "";
-      error.textContent = t("up.failed", { message: localMessage(e.message) });
+      // A refused ticket says which field and why in its details ("vi / en" each): the message
+      // alone ("Dữ liệu không hợp lệ / Invalid data: …") would lose that half-way.
+      const reasons = (e.details || []).map((d) => localMessage(d.message)).filter(Boolean);
+      error.textContent = t("up.failed", { message: reasons.length ? reasons.join("; ") : localMessage(e.message) });
       input.setAttribute("aria-invalid", "true");
     }
     onChange && onChange();

@@ -249,7 +249,7 @@ function supplementSection(d) {
   return h("section", { "aria-labelledby": "supplement-title", class: "card" },
     h("h2", { id: "supplement-title" }, t("dos.supplement")),
     notice("warn", h("p", {}, t("dos.supplementLead")), request ? h("p", { lang: "vi" }, h("strong", {}, request)) : null),
-    p ? form : loading());
+    p ? form : state.procError ? errorNotice(state.procError, load) : loading());
 }
 
 function snapshotSupplement() {
@@ -513,9 +513,14 @@ async function load() {
   }
   // One render with both: a second one would rebuild the page under a citizen already using
   // it (an open withdrawal dialog, a half-typed supplement).
+  state.procError = null;
   try {
     state.proc = await api(`/procedures/${encodeURIComponent(state.dossier.procedure_code)}`);
-  } catch { /* names fall back to codes; supplement shows the error on submit */ }
+  } catch (e) {
+    // Names fall back to codes; the supplement form needs the procedure: it shows the error
+    // with a retry instead of loading for ever.
+    state.procError = e;
+  }
   render();
   if (state.dossier.status_code === 6 && state.dossier.fee && state.dossier.fee.status === "paid") {
     state.pay.phase = "confirming";

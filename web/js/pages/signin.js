@@ -10,9 +10,19 @@ const app = document.getElementById("app");
 const title = document.getElementById("page-title");
 title.removeAttribute("data-i18n");
 
+// Only a page of this site: the URL parser (not a prefix check) decides where "next" leads, since
+// it drops tabs and newlines ("/\t/evil.example" is "//evil.example") and reads "\\" as "/".
 function safeNext(raw) {
-  if (!raw || !raw.startsWith("/") || raw.startsWith("//") || raw.includes("\\") || raw.startsWith("/signin.html")) return "/dossiers.html";
-  return raw;
+  const fallback = "/dossiers.html";
+  if (!raw || !raw.startsWith("/")) return fallback;
+  let target;
+  try {
+    target = new URL(raw, location.origin);
+  } catch {
+    return fallback;
+  }
+  if (target.origin !== location.origin || target.pathname.startsWith("/signin.html")) return fallback;
+  return target.pathname + target.search + target.hash;
 }
 
 const state = {

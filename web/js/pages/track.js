@@ -64,7 +64,8 @@ function render() {
 }
 
 async function lookup() {
-  const value = els.input.value.trim();
+  // Codes are upper case (…H38-…); one typed in lower case is the same code.
+  const value = els.input.value.trim().toUpperCase();
   const errorSlot = document.getElementById("code-error");
   errorSlot.textContent = "";
   els.input.removeAttribute("aria-invalid");
