@@ -118,14 +118,14 @@ def verify_event(raw_body: bytes, signature_header: str, secret: str) -> dict[st
         raise InvalidSignature("Chữ ký Stripe không hợp lệ / Invalid Stripe signature")
     try:
         event = json.loads(raw_body)
-    except (ValueError, UnicodeError):
+    except (ValueError, UnicodeError, RecursionError):  # RecursionError: nested deeper than Python parses
         raise InvalidSignature("Sự kiện Stripe không hợp lệ / Malformed Stripe event", code="malformed_event") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         # construct_event assumes an object: refuse anything else before it looks.
         raise InvalidSignature("Sự kiện Stripe không hợp lệ / Malformed Stripe event", code="malformed_event")
     try:
         stripe.Webhook.construct_event(raw_body, signature_header, secret)
-    except (stripe.SignatureVerificationError, ValueError, UnicodeError):
+    except (stripe.SignatureVerificationError, ValueError, UnicodeError, RecursionError):
         raise InvalidSignature("Chữ ký Stripe không hợp lệ / Invalid Stripe signature") from None
     return event
 

@@ -407,6 +407,16 @@ def test_payment_without_stripe_settings_is_unavailable(
     assert deliver(api, body, sign(body)).status_code == 400  # no webhook secret: nothing verifies
 
 
+def test_an_event_nested_deeper_than_json_parsing_goes_is_refused_not_a_500(
+        api: Any, stripe_env: LocalStripe) -> None:
+    nested = b"[" * 200_000 + b"]" * 200_000
+    signed = b'{"id": "evt_deep", "type": "payment_intent.succeeded", "data": ' + nested + b"}"
+    for body, signature in ((nested, "t=1,v1=abc"), (signed, sign(signed))):
+        response = deliver(api, body, signature)
+        assert response.status_code == 400, response.body
+        assert json.loads(response.body)["error"]["code"] in ("malformed_event", "invalid_signature")
+
+
 def test_an_unhandled_event_type_is_acknowledged(api: Any, stripe_env: LocalStripe) -> None:
     body = json.dumps({"id": "evt_other", "type": "customer.created", "data": {"object": {"id": "cus_1"}}}).encode()
     response = deliver(api, body, sign(body))
