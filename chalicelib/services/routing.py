@@ -50,6 +50,7 @@ DECISION_ATTEMPTS = 3
 # during a request, given by the task worker instead.
 ROUTE_ANSWER_MESSAGE = "route.answer"
 ROUTE_START_MESSAGE = "route.start"
+PAYMENT_REFUND_MESSAGE = "payment.refund"
 
 SYSTEM_ACTOR = "system"
 # The task queue's message of the stack's schedule (infra/aws.json OverdueSweepSchedule; locally
@@ -479,6 +480,10 @@ def _handle_task_message(body: Mapping[str, Any]) -> None:
         _send_answer(body["kind"], token, body["detail"])
     elif kind == ROUTE_START_MESSAGE:
         start_route(_dossier(code), defer_if_unavailable=False)
+    elif kind == PAYMENT_REFUND_MESSAGE:
+        from chalicelib.services import payments  # payments calls back into routing (record_payment)
+
+        payments.refund_if_paid(_dossier(code))  # raises while Stripe does not take it: retried
     else:
         # Not retried: a message nobody understands would only poison the queue.
         logger.error("unknown task message type %r", kind)
@@ -654,7 +659,13 @@ def _refund_if_paid(dossier: Dossier) -> None:
     try:
         payments.refund_if_paid(dossier)
     except DomainError as error:
-        logger.error("refund of dossier %s's fee failed, retry it: %s", dossier.code, error.code)
+        # Stripe did not take it now: the task worker tries again (PAYMENT_REFUND_MESSAGE, the
+        # queue's retries, then its DLQ for ops), the decision or withdrawal standing meanwhile.
+        logger.warning("refund of dossier %s's fee failed (%s): left to the task worker", dossier.code, error.code)
+        try:
+            _task_queue().send({"type": PAYMENT_REFUND_MESSAGE, "dossier_code": dossier.code})
+        except Exception:  # the request's change is recorded: say it loudly, do not undo it
+            logger.exception("refund of dossier %s's fee not queued either: refund it by hand", dossier.code)
 
 
 def stop_route(dossier: Dossier, reason: str) -> None:

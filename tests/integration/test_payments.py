@@ -424,6 +424,41 @@ def test_an_unhandled_event_type_is_acknowledged(api: Any, stripe_env: LocalStri
 
 
 
+def test_a_refund_stripe_did_not_take_is_made_by_the_task_worker(
+    api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The agency's decision stands when Stripe is unreachable for the refund; the refund is not
+    forgotten: the task worker makes it once Stripe answers."""
+    from chalicelib.integrations.payments import PaymentProviderError, StripeGateway
+
+    code = awaiting_fee(api, sample_token, agencies)
+    intent_id, delivery = paid_intent(api, sample_token, code, stripe_env)
+    assert deliver(api, delivery.body, delivery.signature).status_code == 200
+    real_refund = StripeGateway.refund
+    refused: list[str] = []
+
+    def unreachable_once(gateway: StripeGateway, intent: str, idempotency_key: str) -> str:
+        if not refused:
+            refused.append(intent)
+            raise PaymentProviderError("Stripe is not answering")
+        return real_refund(gateway, intent, idempotency_key)
+
+    monkeypatch.setattr(StripeGateway, "refund", unreachable_once)
+    task = agencies.task_for(JUSTICE, code)
+    assert agencies.decide(JUSTICE, task["task_id"], "reject", "Không đủ điều kiện cấp phiếu").status_code == 200
+    assert refused == [intent_id] and dossier_status(code) == 8
+    assert stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"] == []
+
+    def refunded() -> bool:
+        return bool(stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"])
+
+    pump(refunded)
+    refunds = stripe_env.get("/v1/refunds", {"payment_intent": intent_id})["data"]
+    assert [(r["amount"], r["currency"]) for r in refunds] == [(FEE, "vnd")]
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+
+
 def test_a_stop_after_payment_refunds_the_fee(
     api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies
 ) -> None:
