@@ -67,6 +67,10 @@ class ReceiptContent:
     procedure_code: str
     procedure_name: str
     applicant_name: str
+    # Mẫu số 01 names where to reach the applicant (not their ID number): the slip goes to its owner only.
+    applicant_address: str
+    applicant_phone: str
+    applicant_email: str
     documents: tuple[DocumentLine, ...]
     processing_days: float | None
     received_at: datetime
@@ -142,6 +146,9 @@ def receipt_content(dossier: Dossier, procedure: Procedure | None, agency: Agenc
         procedure_code=dossier.procedure_code,
         procedure_name=_clean(procedure.name if procedure is not None else dossier.procedure_name),
         applicant_name=_clean(dossier.applicant.get("full_name", "")),
+        applicant_address=_clean(dossier.applicant.get("address", "")),
+        applicant_phone=_clean(dossier.applicant.get("phone", "")),
+        applicant_email=_clean(dossier.applicant.get("email", "")),
         documents=document_lines(dossier, procedure),
         processing_days=procedure.processing_days if procedure is not None else None,
         received_at=slip.issued_at,
@@ -328,6 +335,9 @@ def render_receipt(content: ReceiptContent) -> bytes:
     _line(pdf, "Mã hồ sơ: ", content.code)
     _line(pdf, f"Bộ phận tiếp nhận và trả kết quả - {content.agency_name} tiếp nhận hồ sơ của:")
     _line(pdf, "Ông/bà: ", content.applicant_name or "-")
+    _line(pdf, "Địa chỉ: ", content.applicant_address or "-")
+    _line(pdf, "Số điện thoại: ", content.applicant_phone or "-")
+    _line(pdf, "Email: ", content.applicant_email or "-")
     _line(pdf, "Nội dung yêu cầu giải quyết: ", f"{content.procedure_name} (mã thủ tục {content.procedure_code})")
     _line(pdf, "1. Thành phần hồ sơ nộp gồm:")
     for index, document in enumerate(content.documents, start=1):

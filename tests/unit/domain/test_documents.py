@@ -77,6 +77,8 @@ def test_receipt_content_comes_from_slip_01_and_the_procedure() -> None:
     assert content is not None
     assert content.agency_name == DESK_AGENCY.name
     assert content.applicant_name == "Nguyễn Văn An"
+    assert (content.applicant_address, content.applicant_phone, content.applicant_email) == (
+        "12 Trần Phú, phường Xuân Hương - Đà Lạt, Lâm Đồng", "0912345678", "an.nguyen@example.vn")
     assert content.received_at == RECEIVED
     assert content.appointment_at == APPOINTMENT  # the slip's appointment, not the (later) due date
     assert [(d.document_id, d.name, d.files) for d in content.documents] == [
@@ -141,6 +143,10 @@ def test_receipt_pdf_reads_back_in_vietnamese() -> None:
         "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG TỈNH LÂM ĐỒNG",
         f"Mã hồ sơ: {CODE}",
         "Nguyễn Văn An",
+        # Mẫu số 01: where to reach the applicant, after the name.
+        "Địa chỉ: 12 Trần Phú, phường Xuân Hương - Đà Lạt, Lâm Đồng",
+        "Số điện thoại: 0912345678",
+        "Email: an.nguyen@example.vn",
         "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam",
         "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp (2 tệp)",
         "Văn bản ủy quyền",
@@ -150,7 +156,7 @@ def test_receipt_pdf_reads_back_in_vietnamese() -> None:
     ):
         assert expected in text, expected
     assert TRACK_URL in "".join(text.split())  # printed under the QR code (wrapped)
-    # Personal data beyond the name stays off the slip.
+    # The ID number is not on the form: it stays off the slip.
     assert "068090001234" not in text
 
 
