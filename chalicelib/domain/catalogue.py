@@ -11,7 +11,7 @@ import dataclasses
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -718,18 +718,22 @@ def procedure_to_dict(procedure: Procedure) -> dict[str, Any]:
             for document in procedure.required_documents
         ],
         "templates": [{"name": template.name, "file": template.file} for template in procedure.templates],
-        "route": [
-            {
-                "kind": step.kind,
-                "agency_code": step.agency_code,
-                "days": step.days,
-                "parallel": [
-                    {"agency_code": branch.agency_code, "days": branch.days} for branch in step.parallel
-                ],
-            }
-            for step in procedure.route
-        ],
+        "route": route_to_dicts(procedure.route),
     }
+
+
+def route_to_dicts(route: Sequence[RouteStep]) -> list[dict[str, Any]]:
+    return [{"kind": step.kind, "agency_code": step.agency_code, "days": step.days,
+             "parallel": [{"agency_code": branch.agency_code, "days": branch.days} for branch in step.parallel]}
+            for step in route]
+
+
+def route_from_dicts(steps: Iterable[Mapping[str, Any]]) -> tuple[RouteStep, ...]:
+    return tuple(
+        RouteStep(kind=step["kind"], agency_code=step["agency_code"], days=float(step["days"]),
+                  parallel=tuple(ParallelBranch(agency_code=b["agency_code"], days=float(b["days"]))
+                                 for b in step.get("parallel", ())))
+        for step in steps)
 
 
 def procedure_from_dict(data: dict[str, Any]) -> Procedure:
@@ -764,16 +768,7 @@ def procedure_from_stored(data: dict[str, Any]) -> Procedure:
             for d in data["required_documents"]
         ),
         templates=tuple(FormTemplate(name=t["name"], file=t["file"]) for t in data["templates"]),
-        route=tuple(
-            RouteStep(
-                kind=step["kind"],
-                agency_code=step["agency_code"],
-                days=float(step["days"]),
-                parallel=tuple(ParallelBranch(agency_code=b["agency_code"], days=float(b["days"]))
-                               for b in step.get("parallel", ())),
-            )
-            for step in data["route"]
-        ),
+        route=route_from_dicts(data["route"]),
         name_en=data.get("name_en", ""),
         field=data.get("field", ""),
         legal_basis=tuple(data.get("legal_basis", ())),

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.domain.catalogue import FeeExemption, Procedure
+from chalicelib.domain.catalogue import FeeExemption, Procedure, RouteStep
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.forms import FieldError, ValidationFailed, validate_against
 from chalicelib.domain.slips import Slip, SlipNumber
@@ -312,6 +312,10 @@ class Dossier:
     rating: Rating | None = None
     # The tasks open on it; None for a dossier stored before this was recorded (then read the tasks).
     open_tasks: tuple[OpenStepTask, ...] | None = ()
+    # The route as the catalogue said when the dossier was submitted: its execution walks those
+    # steps, whatever the catalogue says since. None for a dossier stored before it was kept
+    # (then the catalogue's current route), and for reads of the record alone.
+    route: tuple[RouteStep, ...] | None = None
 
     def has_slip(self, number: SlipNumber) -> bool:
         return any(slip.number is number for slip in self.slips)

@@ -9,12 +9,12 @@ after them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from chalicelib.domain.catalogue import Procedure
+from chalicelib.domain.catalogue import Procedure, RouteStep
 from chalicelib.domain.errors import Conflict, InvalidInput
 from chalicelib.domain.forms import validate_against
 from chalicelib.domain.workflow import DossierStatus
@@ -52,8 +52,13 @@ class RoutePlan:
 
 def plan_route(procedure: Procedure) -> RoutePlan:
     """The procedure's route as the state machine walks it."""
+    return plan_steps(procedure.route)
+
+
+def plan_steps(route: Sequence[RouteStep]) -> RoutePlan:
+    """A route's steps as the state machine walks them."""
     steps: list[PlannedStep] = []
-    for step in procedure.route:
+    for step in route:
         steps.append(PlannedStep(
             index=len(steps),
             kind=step.kind,

@@ -178,6 +178,7 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
         fee_vnd=procedure.fee_vnd,
         fee_status=_fee_status(procedure.fee_vnd, exempt=submission.fee_exemption is not None),
         fee_exemption=submission.fee_exemption,
+        route=procedure.route,
     )
     entry = LogEntry(at=submitted, actor=CITIZEN_ACTOR, action="submit", from_status=None, to_status=status,
                      note="Nộp hồ sơ trực tuyến / Submitted online")

@@ -31,6 +31,7 @@ from chalicelib.domain.tasks import (
     decide,
     execution_input,
     plan_route,
+    plan_steps,
 )
 from chalicelib.domain.uploads import agency_owner
 from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, DossierStatus, Role, transition
@@ -59,6 +60,10 @@ OVERDUE_SWEEP_MESSAGE = "overdue.sweep"
 
 
 def _plan(dossier: Dossier) -> RoutePlan:
+    """The route the dossier follows: the one it was submitted under (the catalogue may have
+    changed since: its execution walks the steps it started with)."""
+    if dossier.route is not None:
+        return plan_steps(dossier.route)
     return plan_route(get_procedure(dossier.procedure_code))
 
 

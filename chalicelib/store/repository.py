@@ -34,6 +34,8 @@ from chalicelib.domain.catalogue import (
     procedure_from_dict,
     procedure_from_stored,
     procedure_to_dict,
+    route_from_dicts,
+    route_to_dicts,
 )
 from chalicelib.domain.dossiers import DocumentRef, Dossier, LogEntry, OpenStepTask, Rating, ResultDocument
 from chalicelib.domain.errors import Conflict, InvalidInput
@@ -302,6 +304,7 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = (),
         fee_exemption=_fee_exemption(filed),
         rating=_rating(item),
         open_tasks=_open_tasks(item),
+        route=route_from_dicts(details.route) if details is not None and details.route else None,
     )
 
 
@@ -311,6 +314,7 @@ def _details_item(dossier: Dossier) -> m.DossierDetailsItem:
         documents=[m.DocumentRefMap(document_id=d.document_id, upload_id=d.upload_id)  # type: ignore[no-untyped-call]
                    for d in dossier.documents],
         fee_exemption=_fee_exemption_body(dossier.fee_exemption),
+        route=route_to_dicts(dossier.route) if dossier.route is not None else None,
     )
 
 

@@ -485,6 +485,32 @@ def received_and_waiting_for_fee(api: Any, token: str, agencies: Agencies) -> st
     return code
 
 
+def test_a_dossier_follows_the_route_it_was_submitted_under_whatever_the_catalogue_says_since(
+        api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime, agencies: Agencies) -> None:
+    """Ops add a fee step to a procedure while a dossier submitted without a fee is at the desk: its
+    execution walks the two steps it started with, and the dossier is not asked for a fee it was
+    never told of (it would wait in status 6 for a payment it cannot make)."""
+    free = create_procedure_dict("LT.0005", days=10, fee_vnd=0)
+    free["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
+                     {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
+    get_store().put_catalogue(create_catalogue([free]))
+    code = submit(api, sample_token, "LT.0005")
+    stored = get_store().get_dossier(code)
+    assert stored is not None and stored.route is not None and [s.kind for s in stored.route] == [
+        "reception", "processing"]
+    paying = create_procedure_dict("LT.0005", days=10, fee_vnd=200000)
+    paying["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
+                       {"kind": "payment", "agency_code": DESK, "days": 5},
+                       {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
+    get_store().put_catalogue(create_catalogue([paying]))
+    assert agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive").status_code == 200
+    justice = agencies.task_for(JUSTICE, code)
+    assert dossier_status(code) == 4  # processing, not awaiting a fee
+    assert agencies.decide(JUSTICE, justice["task_id"], "approve").status_code == 200
+    pump(lambda: execution_status(code) == "SUCCEEDED")
+    assert dossier_status(code) == 9
+
+
 def test_a_fee_waits_at_the_point_the_route_names(api: Any, aws: dict[str, str], sample_token: str,
                                                  frozen_clock: datetime, agencies: Agencies,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
