@@ -16,7 +16,8 @@ Access patterns (no Scan on any request path):
 | 3 | agency by code                        | PK = AGENCY#<code>, SK = META                                      |
 | 4 | list agencies                         | GSI1: GSI1PK = CATALOGUE#AGENCY                                    |
 | 5 | dossier by code (+ its progress log)  | PK = DOSSIER#<code>; SK between DETAILS and SLIP$: DETAILS (the   |
-|   |                                       | applicant, form, documents, fee exemption: written at submission,  |
+|   |                                       | applicant, form, documents, fee exemption, the route as submitted: |
+|   |                                       | written at submission,                                             |
 |   |                                       | then by a supplement only), LOG#..., META (the rest: small, every  |
 |   |                                       | change rewrites it). Dossiers stored before DETAILS existed hold   |
 |   |                                       | all on META                                                        |
