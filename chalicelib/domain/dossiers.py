@@ -316,6 +316,13 @@ class Dossier:
     # steps, whatever the catalogue says since. None for a dossier stored before it was kept
     # (then the catalogue's current route), and for reads of the record alone.
     route: tuple[RouteStep, ...] | None = None
+    # The processing time it was promised then (working days): the appointment counts with it.
+    processing_days: float | None = None
+
+    def days_to_process(self, procedure: Procedure) -> float:
+        """The working days its appointment counts: as promised at submission, or (a dossier stored
+        before that was kept) as the procedure says now."""
+        return self.processing_days if self.processing_days is not None else procedure.processing_days
 
     def has_slip(self, number: SlipNumber) -> bool:
         return any(slip.number is number for slip in self.slips)

@@ -179,6 +179,7 @@ def submit_dossier(owner: str, body: Mapping[str, Any]) -> Dossier:
         fee_status=_fee_status(procedure.fee_vnd, exempt=submission.fee_exemption is not None),
         fee_exemption=submission.fee_exemption,
         route=procedure.route,
+        processing_days=procedure.processing_days,
     )
     entry = LogEntry(at=submitted, actor=CITIZEN_ACTOR, action="submit", from_status=None, to_status=status,
                      note="Nộp hồ sơ trực tuyến / Submitted online")
@@ -271,7 +272,7 @@ def supplement_dossier(owner: str, code: str, body: Mapping[str, Any]) -> Dossie
     updates: dict[str, Any] = {"form": supplement.form,
                                "documents": (*dossier.documents, *supplement.new_documents)}
     if not asked_at_reception:
-        updates["due_at"] = get_calendar().due_at(at, procedure.processing_days)
+        updates["due_at"] = get_calendar().due_at(at, dossier.days_to_process(procedure))
     # The new uploads are tagged attached from the table's stream (services/table_events.py).
     updated = get_store().apply_change(
         dossier, LogEntry(at=at, actor=CITIZEN_ACTOR, action=action, from_status=dossier.status, to_status=status,

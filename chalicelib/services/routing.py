@@ -577,7 +577,7 @@ def _decision_changes(task: Task, decision: Decision, effect: DecisionEffect, do
         if effect.action == "receive":
             # The appointment (slip 01) counts from the receipt, not from the online submission.
             procedure = get_procedure(dossier.procedure_code)
-            due = get_calendar().due_at(at, procedure.processing_days)
+            due = get_calendar().due_at(at, dossier.days_to_process(procedure))
             dossier_changes = {"received_at": at, "due_at": due, "slips": [slips.receipt(at, agency_code, due)]}
         elif effect.action == "request_supplement":
             dossier_changes = {"slips": [slips.supplement_request(at, agency_code, decision.note)]}

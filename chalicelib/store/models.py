@@ -316,8 +316,9 @@ class DossierDetailsItem(TableItem, discriminator="dossier_details"):
     documents = ListAttribute(of=DocumentRefMap)
     # The fee exemption the applicant claimed: {category, name, legal_basis} as the catalogue said.
     fee_exemption = JSONAttribute(null=True)
-    # The procedure's route when the dossier was submitted (steps as in procedures.json).
+    # The procedure's route and processing time when the dossier was submitted (steps as in procedures.json).
     route = JSONAttribute(null=True)
+    processing_days = NumberAttribute(null=True)
 
 
 class DossierItem(TableItem, discriminator="dossier"):

@@ -305,6 +305,8 @@ def _dossier(item: m.DossierItem, history: tuple[LogEntry, ...] = (),
         rating=_rating(item),
         open_tasks=_open_tasks(item),
         route=route_from_dicts(details.route) if details is not None and details.route else None,
+        processing_days=float(details.processing_days)
+        if details is not None and details.processing_days is not None else None,
     )
 
 
@@ -315,6 +317,7 @@ def _details_item(dossier: Dossier) -> m.DossierDetailsItem:
                    for d in dossier.documents],
         fee_exemption=_fee_exemption_body(dossier.fee_exemption),
         route=route_to_dicts(dossier.route) if dossier.route is not None else None,
+        processing_days=dossier.processing_days,
     )
 
 

@@ -498,14 +498,17 @@ def test_a_dossier_follows_the_route_it_was_submitted_under_whatever_the_catalog
     stored = get_store().get_dossier(code)
     assert stored is not None and stored.route is not None and [s.kind for s in stored.route] == [
         "reception", "processing"]
-    paying = create_procedure_dict("LT.0005", days=10, fee_vnd=200000)
+    paying = create_procedure_dict("LT.0005", days=20, fee_vnd=200000)
     paying["route"] = [{"kind": "reception", "agency_code": DESK, "days": 1},
                        {"kind": "payment", "agency_code": DESK, "days": 5},
-                       {"kind": "processing", "agency_code": JUSTICE, "days": 9}]
+                       {"kind": "processing", "agency_code": JUSTICE, "days": 19}]
     get_store().put_catalogue(create_catalogue([paying]))
     assert agencies.decide(DESK, agencies.task_for(DESK, code)["task_id"], "receive").status_code == 200
     justice = agencies.task_for(JUSTICE, code)
     assert dossier_status(code) == 4  # processing, not awaiting a fee
+    received = get_store().get_dossier(code)
+    # The appointment counts the 10 days promised at submission, not the 20 the catalogue says now.
+    assert received is not None and received.due_at == get_calendar().due_at(frozen_clock, 10)
     assert agencies.decide(JUSTICE, justice["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
     assert dossier_status(code) == 9
