@@ -128,7 +128,7 @@ def record_stored_object(bucket: str, key: str, size: int, etag: str | None = No
     if upload is not None and upload.attached and upload.s3_key == key:
         # A late event, or the object written again with its ticket (the key names its owner: not logged).
         logger.warning("an attached upload's object was stored (again): tagged attached again")
-        get_storage(settings).set_tags(bucket, key, ATTACHED_TAGS)
+        mark_attached([key])
     return False
 
 
