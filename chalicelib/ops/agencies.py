@@ -229,11 +229,10 @@ def set_url(out: TextIO, *, code: str, url: str, local: bool) -> None:
 def rotate_secret(out: TextIO, *, code: str, replace_fingerprint: str | None,
                   grace_hours: float = DEFAULT_GRACE_HOURS) -> None:
     _known_agency(code)
+    # Checked before timedelta() sees it: nan and inf make it raise instead of compare.
     if not (math.isfinite(grace_hours) and 0 <= grace_hours <= MAX_GRACE.total_seconds() / 3600):
         raise UsageError(f"--grace-hours must be between 0 and {MAX_GRACE.days * 24}")
     grace = timedelta(hours=grace_hours)
-    if not timedelta(0) <= grace <= MAX_GRACE:
-        raise UsageError(f"--grace-hours must be between 0 and {MAX_GRACE.days * 24}")
     endpoint = endpoints.get_endpoint(code)
     if endpoint is None:
         raise UsageError(f"agency {code} has no webhook endpoint: agency webhook set-url --agency {code} URL")
