@@ -103,7 +103,7 @@ STAR_RESOURCE_ACTIONS = {"states:SendTaskSuccess", "states:SendTaskFailure", "st
 
 _IAM_PREFIX = {"stepfunctions": "states"}
 _PRESIGNED = {"generate_presigned_post": "s3:PutObject"}
-_S3_ALIASES = {"s3:HeadObject": "s3:GetObject"}  # HeadObject is authorised as GetObject
+S3_ALIASES = {"s3:HeadObject": "s3:GetObject"}  # HeadObject is authorised as GetObject
 _POWERTOOLS = {"get_secret": "secretsmanager:GetSecretValue", "get_parameter": "ssm:GetParameter",
                "get_parameters": "ssm:GetParameters"}
 # Powertools Idempotency's DynamoDB persistence layer: what it calls on the table.
@@ -160,13 +160,13 @@ def discovered_actions() -> dict[str, set[str]]:
                 method = _method(call)
                 if method in operations:
                     action = f"{prefix}:{operations[method]}"
-                    actions.add(_S3_ALIASES.get(action, action))
+                    actions.add(S3_ALIASES.get(action, action))
                 elif method in _PRESIGNED and service == "s3":
                     actions.add(_PRESIGNED[method])
                 elif method == "generate_presigned_url" and call.args and isinstance(call.args[0], ast.Constant):
                     # the URL carries the named operation, authorised as the caller's own call
                     action = f"{prefix}:{operations.get(str(call.args[0].value), str(call.args[0].value))}"
-                    actions.add(_S3_ALIASES.get(action, action))
+                    actions.add(S3_ALIASES.get(action, action))
         source = path.read_text(encoding="utf-8")
         if "aws_lambda_powertools.utilities import parameters" in source:
             actions.update(_POWERTOOLS[m] for call in calls if (m := _method(call)) in _POWERTOOLS)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +16,7 @@ from chalicelib.services import deps
 from chalicelib.services.deps import get_store
 from tests.conftest import create_citizen
 from tests.factories import create_catalogue
+from tests.infra.test_policies import S3_ALIASES, actions_of, policy
 from tests.integration.route_support import Agencies
 
 # Thursday 26 November 2026, 09:00 in Vietnam.
@@ -54,34 +53,30 @@ def agencies(api: Any) -> Agencies:
 
 
 # The Lambda function a call is made for: the entry point its event source calls, found on the
-# stack (the tests drive each function as its event source would), and the function's IAM policy.
+# stack (the tests drive each function as its event source would).
 _ENTRY_POINTS = {
-    "_get_view_function_response": "policy-api.json",  # chalice's dispatch of an API request
-    "handle_task_message": "policy-task-worker.json",
-    "handle_webhook_message": "policy-webhook-worker.json",
-    "handle_stream_record": "policy-table-events.json",
-    "handle_stream_batch": "policy-table-events.json",
-    "handle_storage_event": "policy-upload-events.json",
+    "_get_view_function_response": "api_handler",  # chalice's dispatch of an API request
+    "handle_task_message": "on_task_message",
+    "handle_webhook_message": "on_webhook_message",
+    "handle_stream_record": "on_table_record",
+    "handle_stream_batch": "on_table_record",
+    "handle_storage_event": "on_upload_event",
 }
-_IAM_ACTION = {"s3:HeadObject": "s3:GetObject"}  # HeadObject is authorised as GetObject
 _TRANSACTION_ITEM_ACTION = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                             "ConditionCheck": "ConditionCheckItem"}
-_POLICIES = Path(__file__).resolve().parents[2] / ".chalice"
 
 
 @cache
-def _granted(policy_file: str) -> frozenset[str]:
-    statements = json.loads((_POLICIES / policy_file).read_text(encoding="utf-8"))["Statement"]
-    return frozenset(action for s in statements if s["Effect"] == "Allow"
-                     for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+def _granted(function: str) -> frozenset[str]:
+    return frozenset(actions_of(policy(function)))
 
 
 def _calling_function() -> str | None:
     frame = sys._getframe(2)
     while frame is not None:
-        policy = _ENTRY_POINTS.get(frame.f_code.co_name)
-        if policy is not None:
-            return policy
+        function = _ENTRY_POINTS.get(frame.f_code.co_name)
+        if function is not None:
+            return function
         frame = frame.f_back  # type: ignore[assignment]
     return None
 
@@ -96,9 +91,9 @@ def aws_calls_are_granted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real_dispatch = Connection.dispatch
 
     def record(action: str) -> None:
-        policy = _calling_function()
-        if policy is not None:
-            made.setdefault(policy, set()).add(_IAM_ACTION.get(action, action))
+        function = _calling_function()
+        if function is not None:
+            made.setdefault(function, set()).add(S3_ALIASES.get(action, action))
 
     def record_call(prefix: str, operation: str, params: dict[str, Any]) -> None:
         if operation == "TransactWriteItems":
@@ -120,6 +115,6 @@ def aws_calls_are_granted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
     monkeypatch.setattr(Connection, "dispatch", dispatch)
     yield
-    missing = {policy: sorted(actions - _granted(policy)) for policy, actions in sorted(made.items())}
-    assert not {policy: actions for policy, actions in missing.items() if actions}, (
-        f"AWS calls the function's IAM policy does not grant: {missing}")
+    missing = {function: sorted(actions - _granted(function)) for function, actions in sorted(made.items())}
+    assert not {function: actions for function, actions in missing.items() if actions}, (
+        f"AWS calls the function's IAM policy file does not grant: {missing}")
