@@ -74,4 +74,4 @@ def attachment_link(code: str, upload_id: str, *, owner: str | None = None, agen
 def _may_read(dossier: Dossier, owner: str | None, agency_code: str | None) -> bool:
     if owner is not None:
         return dossier.owner == owner
-    return agency_code is not None and agency_code in routing.route_agencies(dossier)
+    return agency_code is not None and routing.on_route(agency_code, dossier)

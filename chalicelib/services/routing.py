@@ -67,6 +67,15 @@ def _plan(dossier: Dossier) -> RoutePlan:
     return plan_route(get_procedure(dossier.procedure_code))
 
 
+def on_route(agency_code: str, dossier: Dossier) -> bool:
+    """Whether the agency is on the dossier's route (may see it); False for a dossier whose route is
+    unknown (stored before routes were kept, its procedure since gone from the catalogue)."""
+    try:
+        return agency_code in route_agencies(dossier)
+    except NotFound:
+        return False
+
+
 def route_agencies(dossier: Dossier) -> set[str]:
     """Every agency on the dossier's route: the ones that may see it."""
     agencies = set()

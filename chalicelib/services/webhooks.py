@@ -20,8 +20,6 @@ from chalicelib import presenters  # the event body is the contract's shape
 from chalicelib.config import get_settings
 from chalicelib.domain import audit
 from chalicelib.domain import webhook_secrets as secret_set
-from chalicelib.domain.dossiers import Dossier
-from chalicelib.domain.errors import NotFound
 from chalicelib.domain.tasks import Task
 from chalicelib.integrations import idempotency, webhook_secrets
 from chalicelib.integrations.sqs import MessageQueue
@@ -115,27 +113,21 @@ def enqueue_escalation(task: Task, supervisor_code: str | None) -> None:
                 "webhook_id": f"{webhook_id(task.task_id, 'task.escalated')}_{task.overdue_count}", "attempt": 1})
 
 
-def _on_route(agency_code: str, dossier: Dossier) -> bool:
-    from chalicelib.services.routing import route_agencies  # routing sends through this module
-
-    try:
-        return agency_code in route_agencies(dossier)
-    except NotFound:  # its procedure left the catalogue: only the task's own agency is sure
-        return False
-
-
 def _event_body(task: Task, event: str, recipient: str) -> dict[str, Any] | None:
     dossier = get_store().get_dossier(task.dossier_code)
     if dossier is None:
         return None
+    from chalicelib.services.routing import on_route  # routing sends through this module
+
     shown = presenters.agency_task(task, dossier)
     # An agency off the dossier's route (a supervising agency told of an escalation) learns where
-    # the dossier is and how late, never the applicant's personal data (Decree 13/2023).
-    on_route = recipient == task.agency_code or _on_route(recipient, dossier)
+    # the dossier is and how late, never the applicant's personal data (Decree 13/2023). With its
+    # route unknown (its procedure left the catalogue) only the task's own agency is sure.
+    in_full = recipient == task.agency_code or on_route(recipient, dossier)
     return {"type": event, "data": {"task_id": task.task_id, "dossier_code": task.dossier_code,
                                     "step": shown["step"], "due_at": shown["due_at"],
-                                    "dossier": shown["dossier"] if on_route else presenters.dossier_summary(dossier),
-                                    "personal_data": "shown" if on_route else "withheld"}}
+                                    "dossier": shown["dossier"] if in_full else presenters.dossier_summary(dossier),
+                                    "personal_data": "shown" if in_full else "withheld"}}
 
 
 def handle_webhook_message(message: Mapping[str, Any], *, lambda_context: Any = None) -> str:
