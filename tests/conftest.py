@@ -15,6 +15,16 @@ PROVINCE = "lamdong"
 LAMDONG = ROOT / "infra" / "provinces" / "lamdong"
 
 
+@pytest.fixture(autouse=True)
+def container_has_seen_nothing() -> Iterator[None]:
+    """Each test starts as a fresh container: no agency key nor task remembered (seen_tasks)."""
+    from chalicelib.services import seen_tasks
+
+    seen_tasks.forget_all()
+    yield
+    seen_tasks.forget_all()
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):

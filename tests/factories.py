@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.domain.audit import StaffRead
 from chalicelib.domain.catalogue import Catalogue, Procedure, parse_catalogue, procedure_from_dict
 from chalicelib.domain.dossiers import DocumentRef, Dossier
+from chalicelib.domain.tasks import Task
 from chalicelib.domain.workflow import DossierStatus
 
 DESK = "000.00.21.H38"
@@ -146,6 +147,17 @@ def create_dossier(status: DossierStatus = DossierStatus.RECEIVED, **overrides: 
     }
     fields.update(overrides)
     return Dossier(**fields)
+
+
+def create_task(**overrides: Any) -> Task:
+    """The desk's open reception task on the sample dossier (any field overridable)."""
+    fields: dict[str, Any] = {
+        "task_id": "task-1", "dossier_code": f"{DESK}-261126-0001", "step_index": 0, "kind": "reception",
+        "role": "lead", "agency_code": DESK, "status": "open", "opened_at": SAMPLE_SUBMITTED_AT,
+        "due_at": SAMPLE_DUE_AT,
+    }
+    fields.update(overrides)
+    return Task(**fields)
 
 
 def create_staff_read(*dossier_codes: str, **overrides: Any) -> StaffRead:

@@ -31,14 +31,17 @@ def list_tasks() -> dict[str, Any]:
 @api_route(bp, "/agency/tasks/{task_id}/decision", methods=["POST"])
 def decide(task_id: str) -> dict[str, Any]:
     from chalicelib.services import routing
-    from chalicelib.services.agency_auth import authenticate_agency_on_task
+    from chalicelib.services.agency_auth import authenticate_agency_on_seen_task, refused_as_a_bad_key_if_revoked
 
     request = bp.current_request
-    # The key and the task in one read; the task counts only once the key is good.
-    agency, found = authenticate_agency_on_task(bearer_token(request), task_id)
-    query_params(request, set())
-    decision = parse_decision(json_body(request))
-    task, dossier = routing.decide_task(agency.agency_code, agency.key_id, task_id, decision, found=found)
+    # The key and the task in one read (the task counts only once the key is good), or none if
+    # this container has just shown the agency the task.
+    agency, found, remembered = authenticate_agency_on_seen_task(bearer_token(request), task_id)
+    with refused_as_a_bad_key_if_revoked(remembered):
+        query_params(request, set())
+        decision = parse_decision(json_body(request))
+        task, dossier = routing.decide_task(agency.agency_code, agency.key_id, task_id, decision, found=found,
+                                            remembered=remembered)
     return presenters.agency_task(task, dossier)
 
 

@@ -9,14 +9,17 @@ unknown, revoked, wrong secret), the caller gets the same error.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.agency_keys import ParsedKey, StoredKey, digest, generate_key, is_key_id, parse_key, verify
-from chalicelib.domain.errors import InvalidInput, NotFound, Unauthenticated
+from chalicelib.domain.errors import DomainError, InvalidInput, NotFound, Unauthenticated
 from chalicelib.domain.tasks import Task
-from chalicelib.services import deps
+from chalicelib.services import deps, seen_tasks
+from chalicelib.services.seen_tasks import SeenTask
 from chalicelib.store.agency_keys import AgencyKeyStore, KeyIdTaken
 from chalicelib.store.repository import StoreError
 
@@ -49,7 +52,7 @@ def get_key_store(settings: Settings | None = None) -> AgencyKeyStore:
     return store
 
 
-def _invalid_key() -> Unauthenticated:
+def invalid_key() -> Unauthenticated:
     return Unauthenticated(INVALID_API_KEY_MESSAGE, code=INVALID_API_KEY)
 
 
@@ -70,10 +73,59 @@ def authenticate_agency_on_task(token: str, task_id: str) -> tuple[AgencyPrincip
     return _principal(parsed, stored), task
 
 
+@dataclass(frozen=True)
+class Remembered:
+    """A call on a task authenticated from what this container remembers: the key as last read
+    (its transaction checks it is still so) and the task with its dossier as last shown."""
+
+    key: StoredKey
+    seen: SeenTask
+
+
+def authenticate_agency_on_seen_task(token: str, task_id: str) -> tuple[AgencyPrincipal, Task | None,
+                                                                          Remembered | None]:
+    """As ``authenticate_agency_on_task``, without any read when this container remembers the key
+    and has shown the agency this open task: then ``Remembered`` says what the call's transaction
+    must check (``seen_tasks``). The remembered key is checked against the token here as a read
+    key would be; only its revocation since is left to the transaction."""
+    parsed = _parsed(token)
+    key = seen_tasks.remembered_key(parsed.key_id)
+    if key is not None and verify(parsed.plaintext, key.digest):
+        seen = seen_tasks.seen_task(key.agency_code, task_id)
+        if seen is not None:
+            return AgencyPrincipal(agency_code=key.agency_code, key_id=key.key_id), seen.task, Remembered(key, seen)
+    principal, task = authenticate_agency_on_task(token, task_id)
+    return principal, task, None
+
+
+@contextmanager
+def refused_as_a_bad_key_if_revoked(remembered: Remembered | None) -> Iterator[None]:
+    """Any refusal of a call authenticated from memory is first checked against the key as it is
+    now: a key revoked since gets the one error of a bad key, never what its call would have
+    learnt (a validation error, the state of a task)."""
+    try:
+        yield
+    except Unauthenticated:
+        raise
+    except DomainError:
+        if remembered is not None and not key_still_valid(remembered.key):
+            raise invalid_key() from None
+        raise
+
+
+def key_still_valid(key: StoredKey) -> bool:
+    """Whether a remembered key is still good (read again); forgotten if not."""
+    current = get_key_store().get_key(key.key_id)
+    if current is None or current.revoked or current.digest != key.digest:
+        seen_tasks.forget_key(key.key_id)
+        return False
+    return True
+
+
 def _parsed(token: str) -> ParsedKey:
     parsed = parse_key(token)
     if parsed is None:
-        raise _invalid_key()
+        raise invalid_key()
     return parsed
 
 
@@ -81,7 +133,8 @@ def _principal(parsed: ParsedKey, stored: StoredKey | None) -> AgencyPrincipal:
     # Always hash and compare, even for an unknown key id, and decide only afterwards.
     secret_matches = verify(parsed.plaintext, stored.digest if stored is not None else _NO_SUCH_KEY_DIGEST)
     if stored is None or not secret_matches or stored.revoked:
-        raise _invalid_key()
+        raise invalid_key()
+    seen_tasks.remember_key(stored)
     return AgencyPrincipal(agency_code=stored.agency_code, key_id=stored.key_id)
 
 
@@ -111,6 +164,7 @@ def issue_key(agency_code: str, label: str) -> str:
 
 def revoke_key(key_id: str) -> None:
     """Revokes a key at once (idempotent); NotFound if no key has this id."""
+    seen_tasks.forget_key(key_id)
     if not is_key_id(key_id) or not get_key_store().revoke(key_id, deps.now()):
         raise NotFound(f"Không tìm thấy khóa {key_id} / API key {key_id} not found", code="api_key_not_found")
 

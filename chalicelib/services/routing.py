@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from enum import Enum
+from functools import partial
 from typing import Any, Literal
 
 from chalicelib.config import get_settings
@@ -38,9 +39,11 @@ from chalicelib.domain.workflow import APOLOGISE, ESCALATE, FEE_EXEMPTED, Dossie
 from chalicelib.integrations import idempotency, metrics
 from chalicelib.integrations.sfn import AWAIT_FEE_ERROR, HELPERS_ERROR, SKIP_ERROR, RouteUnavailable
 from chalicelib.integrations.sqs import MessageQueue
-from chalicelib.services import uploads, webhooks
+from chalicelib.services import seen_tasks, uploads, webhooks
+from chalicelib.services.agency_auth import Remembered, invalid_key, key_still_valid
 from chalicelib.services.catalogue import get_procedure
 from chalicelib.services.deps import get_calendar, get_engine, get_storage, get_store, get_task_store, now
+from chalicelib.store.agency_keys import AgencyKeyStore
 from chalicelib.store.repository import StoreError, Wait
 
 logger = logging.getLogger(__name__)
@@ -523,10 +526,44 @@ def own_task(agency_code: str, task_id: str, found: Task | Unread | None = Unrea
 
 
 def decide_task(agency_code: str, key_id: str, task_id: str, decision: Decision, *,
-                found: Task | Unread | None = Unread.TASK) -> tuple[Task, Dossier]:
+                found: Task | Unread | None = Unread.TASK,
+                remembered: Remembered | None = None) -> tuple[Task, Dossier]:
     """Records an agency's decision on its task (``found``: see ``own_task``); the task and the
     dossier as the decision left them, the dossier recorded as read by the key's holder in the
-    decision's transaction (the answer shows it in full)."""
+    decision's transaction (the answer shows it in full).
+
+    ``remembered``: the task, its dossier and the key come from what this container remembers
+    (``seen_tasks``), not from reads; the transaction then also checks that the key is still good
+    and the task and dossier still as remembered. Any refusal on what was remembered (a condition
+    of the transaction, or a check before it: the task may have closed since) comes before anything
+    is written: the key is read again, then the decision is made on what is read, as if nothing
+    had been remembered, so that it is refused or made exactly as it would have been then."""
+    if remembered is None:
+        decided, written, dossier, effect = _write_decision(agency_code, key_id, task_id, decision, found, None)
+    else:
+        try:
+            decided, written, dossier, effect = _write_decision(agency_code, key_id, task_id, decision,
+                                                                remembered.seen.task, remembered)
+        except DomainError:
+            seen_tasks.forget_task(agency_code, task_id)
+            # A key revoked since this container read it gets the one error of a bad key.
+            if not key_still_valid(remembered.key):
+                raise invalid_key() from None
+            decided, written, dossier, effect = _write_decision(agency_code, key_id, task_id, decision,
+                                                                Unread.TASK, None)
+    seen_tasks.forget_task(agency_code, task_id)
+    if effect.outcome == "stop":
+        _cancel_open_tasks(dossier.code, at=decided.decided_at or now(), keep=task_id, known=dossier.open_tasks)
+        _refund_if_paid(dossier)
+    if decided.token:
+        _answer_route(decided.token, decided)
+    return decided, written or dossier
+
+
+def _write_decision(agency_code: str, key_id: str, task_id: str, decision: Decision, found: Task | Unread | None,
+                    remembered: Remembered | None) -> tuple[Task, Dossier | None, Dossier, DecisionEffect]:
+    """The decision's transaction (see ``decide_task``): the task as decided, the dossier as
+    written (None if not moved) and as it stood before, the decision's effect."""
     task = own_task(agency_code, task_id, found)
     effect = decide(task, decision)
     # Only a lead with parallel agencies (or one opened before they were counted) waits for them.
@@ -541,25 +578,25 @@ def decide_task(agency_code: str, key_id: str, task_id: str, decision: Decision,
                 code="parallel_agencies_pending")
     at = now()
     read = audit.staff_read(at, agency_code, key_id, "decision", [task.dossier_code])
+    # A remembered dossier only stands if the transaction checks it: the one moving it does.
+    seen = remembered.seen.dossier if remembered is not None and effect.action is not None else None
+    checks = [partial(AgencyKeyStore.still_valid_in, key=remembered.key)] if remembered is not None else []
     for attempt in range(DECISION_ATTEMPTS):
-        dossier = _dossier(task.dossier_code)
+        dossier = seen or _dossier(task.dossier_code)
         entry, closed, dossier_changes = _decision_changes(task, decision, effect, dossier, at)
         # The result's object is tagged attached, and the citizen told, off the request path from
         # the table's stream (services/table_events.py).
         try:
-            decided, written = get_task_store().decide(dossier, entry, closed, read, **dossier_changes)
-            break
+            decided, written = get_task_store().decide(dossier, entry, closed, read, checks=checks,
+                                                       same_deadline=remembered is not None, **dossier_changes)
+            return decided, written, dossier, effect
         except Conflict as error:
             # Only the dossier moved since it was read (a parallel agency's decision on it, a miss
             # the sweep recorded, a payment): this decision still stands on it, read it again.
-            if error.code != "concurrent_update" or attempt == DECISION_ATTEMPTS - 1:
+            # (What was remembered is not read again here: the caller decides anew.)
+            if remembered is not None or error.code != "concurrent_update" or attempt == DECISION_ATTEMPTS - 1:
                 raise
-    if effect.outcome == "stop":
-        _cancel_open_tasks(dossier.code, at, keep=task.task_id, known=dossier.open_tasks)
-        _refund_if_paid(dossier)
-    if decided.token:
-        _answer_route(decided.token, decided)
-    return decided, written or dossier
+    raise AssertionError("unreachable")
 
 
 def _decision_changes(task: Task, decision: Decision, effect: DecisionEffect, dossier: Dossier,
@@ -710,5 +747,7 @@ def inbox(agency_code: str, key_id: str, status: str, *, cursor: str | None,
     items = [(task, dossier) for task in page.items if (dossier := store.get_dossier(task.dossier_code))]
     if items:
         store.record_staff_read(audit.staff_read(now(), agency_code, key_id, "inbox", (d.code for _, d in items)))
+        # A decision on a task the agency has just been shown needs no read (seen_tasks).
+        seen_tasks.remember_tasks(items)
     return items, page.next_cursor
 

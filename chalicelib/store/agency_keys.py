@@ -7,7 +7,9 @@ Access patterns (continuing the table in ``models.py``):
 | 10 | agency API key by key id              | PK = AGENCYKEY#<key id>, SK = META                                 |
 | 11 | an agency's API keys, oldest first    | GSI1: GSI1PK = AGENCY#<code>#KEYS, GSI1SK = <created iso>#<key id> |
 
-Only the key's SHA-256 digest is stored, never the key itself.
+Only the key's SHA-256 digest is stored, never the key itself. A decision authenticated from a key
+a container remembers (``services/seen_tasks.py``) reads no key: its transaction checks pattern 10's
+item instead (``still_valid_in``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.agency_keys import IssuedKey, StoredKey
 from chalicelib.domain.tasks import Task
@@ -86,6 +89,15 @@ class AgencyKeyStore(m.BoundStore):
         except DoesNotExist:
             return None
         return _stored(item)
+
+    @staticmethod
+    def still_valid_in(transaction: TransactWrite, key: StoredKey) -> None:
+        """Adds to a transaction the condition that the key's record is still as ``key`` (same
+        digest) and not revoked: a call authenticated from what a container remembers of the key
+        is written only if the key is still good at that moment."""
+        transaction.condition_check(AgencyKeyItem, agency_key_pk(key.key_id), m.META,
+                                    condition=(AgencyKeyItem.digest == key.digest)
+                                    & AgencyKeyItem.revoked_at.does_not_exist())
 
     def get_key_and_task(self, key_id: str, task_id: str) -> tuple[StoredKey | None, Task | None]:
         """The key and a task (pattern 10 of models.py) in one consistent BatchGetItem: an agency's

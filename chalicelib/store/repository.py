@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -1381,11 +1381,13 @@ class TaskStore:
         return self.get_task(task.task_id) or closed
 
     @staticmethod
-    def _close_in(transaction: TransactWrite, closed: Task, *, same_token: bool = False) -> None:
+    def _close_in(transaction: TransactWrite, closed: Task, *, same_token: bool = False,
+                  same_deadline: bool = False) -> None:
         """Closes an open task by updating only what closing changes: the route may be
         attaching its callback token at the same moment, and a whole-item write would
         erase it (then nobody would answer the route). ``same_token``: only if the task's
-        token is still ``closed.token`` (the closer answers the route with it)."""
+        token is still ``closed.token`` (the closer answers the route with it);
+        ``same_deadline``: only if no miss moved its deadline since (the answer shows it)."""
         actions: list[Any] = [
             m.TaskItem.status.set(closed.status),
             m.TaskItem.gsi1pk.set(m.agency_inbox_pk(closed.agency_code, closed.status)),
@@ -1399,19 +1401,25 @@ class TaskStore:
         if same_token:
             condition &= (m.TaskItem.token == closed.token if closed.token is not None
                           else m.TaskItem.token.does_not_exist())
+        if same_deadline:
+            condition &= (m.TaskItem.due_at == closed.due_at) & (m.TaskItem.overdue_count == closed.overdue_count)
         transaction.update(m.TaskItem(m.task_pk(closed.task_id), m.META), actions=actions,
                            condition=condition, add_version_condition=False)
 
-    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, read: StaffRead,
+    def decide(self, dossier: Dossier, entry: LogEntry | None, closed: Task, read: StaffRead, *,
+               checks: Sequence[Callable[[TransactWrite], None]] = (), same_deadline: bool = False,
                **changes: Any) -> tuple[Task, Dossier | None]:
         """Closes the task, moves the dossier and records ``read`` (the answer shows the dossier) in
         one transaction (nothing if the task or the dossier moved meanwhile).
         A ``result`` in ``changes`` is recorded on the dossier and its upload marked attached, on
         condition that the upload is the deciding agency's, for this dossier and still free.
+        ``checks`` add the conditions of what else the decision stands on (a remembered key);
+        ``same_deadline``: the task was not read but remembered, possibly from an index lagging
+        behind a miss that moved its deadline: only if it did not.
         Returns the task and the dossier as written (None without ``entry``), nothing read back:
         the task's token is the one the transaction found on it."""
         try:
-            return closed, self._decide_once(dossier, entry, closed, read, changes)
+            return closed, self._decide_once(dossier, entry, closed, read, changes, checks, same_deadline)
         except Conflict:
             current = self.get_task(closed.task_id)
             if current is None or current.status != "open":
@@ -1422,13 +1430,16 @@ class TaskStore:
                 raise _dossier_conflict() from None
             # The route gave the task its callback token since it was read: decide again with it.
             retried = replace(closed, token=current.token)
-            return retried, self._decide_once(dossier, entry, retried, read, changes)
+            return retried, self._decide_once(dossier, entry, retried, read, changes, checks, same_deadline)
 
     def _decide_once(self, dossier: Dossier, entry: LogEntry | None, closed: Task, read: StaffRead,
-                     changes: dict[str, Any]) -> Dossier | None:
+                     changes: dict[str, Any], checks: Sequence[Callable[[TransactWrite], None]],
+                     same_deadline: bool) -> Dossier | None:
         def build(transaction: TransactWrite) -> Dossier | None:
-            self._close_in(transaction, closed, same_token=True)
+            self._close_in(transaction, closed, same_token=True, same_deadline=same_deadline)
             self._store.staff_read_in(transaction, read)
+            for check in checks:
+                check(transaction)
             if entry is None:
                 return None
             updated = self._store.change_in(transaction, dossier, entry, **changes)

@@ -39,6 +39,12 @@ def test_dynamodb_units_of_calls() -> None:
     transact = Call("dynamodb", "TransactWriteItems", 1, {}, {}, items_after=[{"pk": {"S": "a"}}] * 2,
                     items_before=[{}, {}])
     assert cost.dynamodb_units(transact, []) == cost.Units(wru=4)
+    # A condition check writes nothing to the index: only its transactional unit is counted.
+    indexed = {"pk": {"S": "a"}, "g": {"S": "b"}}
+    checked = Call("dynamodb", "TransactWriteItems", 1,
+                   {"TransactItems": [{"Put": {"Item": indexed}}, {"ConditionCheck": {"Key": {"pk": {"S": "k"}}}}]},
+                   {}, items_after=[indexed, indexed], items_before=[{}, indexed])
+    assert cost.dynamodb_units(checked, gsi) == cost.Units(wru=2 + 1 + 2)
 
 
 def _calls_results(seconds: float = 0.1) -> dict[str, object]:

@@ -48,6 +48,9 @@ REQUIRED: dict[str, set[str]] = {
     # Citizens are told from the table's stream (on_table_record), not by the API or the task worker.
     "api_handler": _LOGS | _ITEMS | {
         "dynamodb:BatchGetItem",  # an agency's key and the task it decides, in one read (store/agency_keys.py)
+        # a decision made on a remembered key checks in its transaction that the key is still good
+        # (services/seen_tasks.py, store/agency_keys.py)
+        "dynamodb:ConditionCheckItem",
         "s3:PutObject",  # presigned POSTs (uploads/, results/), slip PDFs (slips/)
         # the POST's motcua-attached=false tag (S3 checks the signer may tag)
         "s3:PutObjectTagging",
@@ -110,7 +113,8 @@ _POWERTOOLS = {"get_secret": "secretsmanager:GetSecretValue", "get_parameter": "
 _IDEMPOTENCY = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
 _PYNAMODB = {"save": "PutItem", "update": "UpdateItem", "delete": "DeleteItem", "query": "Query", "scan": "Scan",
              "batch_write": "BatchWriteItem", "batch_get": "BatchGetItem", "count": "Query",
-             "describe_table": "DescribeTable"}  # not "exists": attribute conditions share the name
+             "describe_table": "DescribeTable",  # not "exists": attribute conditions share the name
+             "condition_check": "ConditionCheckItem"}  # a transaction's condition-only item
 
 
 def policy(function: str) -> dict[str, Any]:

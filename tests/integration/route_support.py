@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import boto3
+import pytest
 import requests
 
 from chalicelib.integrations.aws import client
@@ -174,3 +176,22 @@ def tagging_fails() -> Iterator[list[str]]:
         yield asked
     finally:
         del s3.put_object_tagging
+
+
+@contextmanager
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The DynamoDB operations this thread makes meanwhile (every store goes through PynamoDB)."""
+    from pynamodb.connection.base import Connection
+
+    calls: list[str] = []
+    original = Connection._make_api_call
+    thread = threading.get_ident()
+
+    def counted(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
+        if threading.get_ident() == thread:
+            calls.append(operation_name)
+        return original(self, operation_name, operation_kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "_make_api_call", counted)
+        yield calls

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from chalicelib.services import seen_tasks
 from chalicelib.services.deps import get_calendar, get_store, get_task_store
 from tests.factories import (
     COMMUNE,
@@ -25,7 +24,14 @@ from tests.factories import (
     create_interagency_procedure_dict,
     create_procedure_dict,
 )
-from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
+from tests.integration.route_support import (
+    Agencies,
+    dossier_status,
+    dynamodb_calls,
+    execution_status,
+    pump,
+    submit,
+)
 from tools import route_history
 
 
@@ -651,25 +657,6 @@ def test_a_fee_wait_costs_its_own_states_only(api: Any, aws: dict[str, str], sam
     assert dossier_status(code) == 9
 
 
-@contextmanager
-def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The DynamoDB operations this thread makes meanwhile (every store goes through PynamoDB)."""
-    from pynamodb.connection.base import Connection
-
-    calls: list[str] = []
-    original = Connection._make_api_call
-    thread = threading.get_ident()
-
-    def counted(self: Connection, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-        if threading.get_ident() == thread:
-            calls.append(operation_name)
-        return original(self, operation_name, operation_kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Connection, "_make_api_call", counted)
-        yield calls
-
-
 def test_tracking_and_decisions_read_what_they_show_and_nothing_back(
         api: Any, aws: dict[str, str], sample_token: str, frozen_clock: datetime, agencies: Agencies,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -691,6 +678,7 @@ def test_tracking_and_decisions_read_what_they_show_and_nothing_back(
     tracked = json.loads(api.http.get(f"/track/{code}").body)
     assert tracked["current_step"] == {"index": 1, "kind": "processing", "agency_codes": sorted(helpers),
                                        "due_at": max(t["due_at"] for t in helpers.values())}
+    seen_tasks.forget_all()  # a container that has not shown the agency its task (see test_seen_tasks.py)
     with dynamodb_calls(monkeypatch) as calls:
         answered = agencies.decide(COMMUNE, helpers[COMMUNE]["task_id"], "approve")
     assert answered.status_code == 200
@@ -707,6 +695,7 @@ def test_tracking_and_decisions_read_what_they_show_and_nothing_back(
     early = agencies.decide(JUSTICE, helpers[JUSTICE]["task_id"], "approve")
     assert json.loads(early.body)["error"]["code"] == "parallel_agencies_pending"
     assert agencies.decide(DESK, helpers[DESK]["task_id"], "approve").status_code == 200
+    seen_tasks.forget_all()
     with dynamodb_calls(monkeypatch) as calls:
         assert agencies.decide(JUSTICE, helpers[JUSTICE]["task_id"], "approve").status_code == 200
     assert calls == ["BatchGetItem", "Query", "Query", "TransactWriteItems"]  # + the step's tasks
