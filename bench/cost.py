@@ -143,12 +143,16 @@ def dynamodb_units(call: Call, indexes: list[dict[str, Any]]) -> Units:
         return Units(wru=write_units(size) + _gsi_writes([i for i in (old, new) if i], indexes))
     if op in ("TransactWriteItems", "BatchWriteItem"):
         transactional = op == "TransactWriteItems"
+        # A transaction's ConditionCheck writes nothing, so no index either; priced as a
+        # transactional write of the item it checks (the upper of what AWS's pages suggest).
+        checks = {i for i, action in enumerate(params.get("TransactItems") or []) if "ConditionCheck" in action}
         wru = 0.0
         for i in range(max(len(before), len(after))):
             old = before[i] if i < len(before) else {}
             new = after[i] if i < len(after) else {}
             wru += write_units(max(item_size(old), item_size(new)), transactional=transactional)
-            wru += _gsi_writes([x for x in (old, new) if x], indexes)
+            if i not in checks:
+                wru += _gsi_writes([x for x in (old, new) if x], indexes)
         return Units(wru=wru)
     return Units()  # DescribeTable and the like: control plane, not billed per request
 
