@@ -102,6 +102,13 @@ def submission_request(api: Any, token: str, procedure_code: str, **extra: Any) 
     return response
 
 
+def history_actions(code: str) -> list[str]:
+    """The actions of the dossier's progress log, in order."""
+    dossier = get_store().get_dossier(code)
+    assert dossier is not None
+    return [entry.action for entry in dossier.history]
+
+
 def dossier_status(code: str) -> int:
     dossier = get_store().get_dossier(code)
     assert dossier is not None

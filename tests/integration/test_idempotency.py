@@ -21,11 +21,11 @@ import pytest
 from chalicelib.domain.tasks import Task
 from chalicelib.integrations import idempotency
 from chalicelib.services import routing, webhooks
-from chalicelib.services.deps import get_store, get_task_store
+from chalicelib.services.deps import get_task_store
 from chalicelib.store.models import idempotency_pk
 from tests.factories import DESK, JUSTICE
 from tests.integration import test_webhook_delivery as delivery
-from tests.integration.route_support import Agencies, pump, submit
+from tests.integration.route_support import Agencies, history_actions, pump, submit
 from tests.integration.test_webhook_delivery import ScriptedEndpoint, answer, assigned_id, register, take_messages
 
 # The webhook tests' fixtures: scripted endpoints, and an open desk task whose task.assigned is queued.
@@ -90,12 +90,6 @@ def records(kind: str) -> list[dict[str, Any]]:
     return items
 
 
-def history(code: str) -> list[str]:
-    dossier = get_store().get_dossier(code)
-    assert dossier is not None
-    return [entry.action for entry in dossier.history]
-
-
 def test_a_step_message_handled_twice_opens_one_task_queues_one_webhook_and_logs_once(
     api: Any, sample_catalogue: None, sample_token: str, frozen_clock: datetime, agencies: Agencies,
     scripted: Callable[..., ScriptedEndpoint], task_worker: Handler,
@@ -112,13 +106,13 @@ def test_a_step_message_handled_twice_opens_one_task_queues_one_webhook_and_logs
     (task,) = [t for t in agencies.inbox(JUSTICE) if t["dossier_code"] == code]
     queued = take_messages(os.environ["MOTCUA_WEBHOOK_QUEUE_URL"])
     assert [(m["task_id"], m["event"]) for m in queued] == [(task["task_id"], "task.assigned")]
-    assert history(code).count("start_processing") == 1
+    assert history_actions(code).count("start_processing") == 1
     # The schedule state is the lead agency's wait: the one task carries its token.
     stored = get_task_store().get_task(task["task_id"])
     assert stored is not None and stored.token == schedule["token"]
     assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
-    pump(lambda: history(code)[-1] == "approve_final")
-    assert history(code) == ["submit", "receive", "start_processing", "approve_final"]
+    pump(lambda: history_actions(code)[-1] == "approve_final")
+    assert history_actions(code) == ["submit", "receive", "start_processing", "approve_final"]
     assert [t["task_id"] for t in agencies.inbox(JUSTICE, "decided") if t["dossier_code"] == code] == [task["task_id"]]
 
 

@@ -30,7 +30,14 @@ import requests
 
 from chalicelib.services.deps import get_store
 from tests.factories import DESK, JUSTICE, create_catalogue, create_procedure_dict
-from tests.integration.route_support import Agencies, dossier_status, execution_status, pump, submit
+from tests.integration.route_support import (
+    Agencies,
+    dossier_status,
+    execution_status,
+    history_actions,
+    pump,
+    submit,
+)
 from tests.integration.stream_support import drain_stream
 
 SECRET_KEY = "sk_test_motcua"
@@ -202,12 +209,6 @@ def paid_intent(api: Any, token: str, code: str, stripe: LocalStripe) -> tuple[s
     return intent_id, stripe.inbox.wait_for("payment_intent.succeeded", intent_id)
 
 
-def history(code: str) -> list[str]:
-    dossier = get_store().get_dossier(code)
-    assert dossier is not None
-    return [entry.action for entry in dossier.history]
-
-
 def test_a_citizen_pays_the_fee_and_the_route_goes_on(
     api: Any, stripe_env: LocalStripe, sample_token: str, frozen_clock: datetime, agencies: Agencies
 ) -> None:
@@ -244,7 +245,7 @@ def test_a_citizen_pays_the_fee_and_the_route_goes_on(
     justice = agencies.task_for(JUSTICE, code)
     assert agencies.decide(JUSTICE, justice["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
-    assert history(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
+    assert history_actions(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
     # Once paid there is nothing left to pay.
     assert start_payment(api, sample_token, code).status_code == 409
 
@@ -259,7 +260,7 @@ def test_the_same_event_delivered_ten_times_at_once_records_one_payment(
     with ThreadPoolExecutor(max_workers=10) as pool:
         outcomes = list(pool.map(lambda _: handle_stripe_event(delivery.body, delivery.signature), range(10)))
     assert sorted(outcomes) == ["duplicate"] * 9 + ["recorded"]
-    assert history(code).count("record_payment") == 1
+    assert history_actions(code).count("record_payment") == 1
     assert dossier_status(code) == 4
     agencies.task_for(JUSTICE, code)  # the route went on, once
 
@@ -304,7 +305,7 @@ def test_a_declined_card_leaves_the_dossier_waiting(
     assert handled.status_code == 200 and json.loads(handled.body)["outcome"] == "failed_payment"
     dossier = get_store().get_dossier(code)
     assert dossier is not None and int(dossier.status) == 6 and dossier.fee_status != "paid"
-    assert history(code) == ["submit", "receive", "request_fee", "payment_failed"]
+    assert history_actions(code) == ["submit", "receive", "request_fee", "payment_failed"]
     # The citizen was told (email, into moto's SES, from the table's stream), and the status did not move.
     from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
@@ -544,7 +545,7 @@ def test_a_failure_event_arriving_after_the_success_changes_nothing(
     assert [t["task_id"] for t in agencies.inbox(JUSTICE) if t["dossier_code"] == code] == [task["task_id"]]
     assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
-    assert history(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
+    assert history_actions(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
 
 
 def test_a_failure_event_arriving_before_the_delayed_success_records_the_payment_once(
@@ -557,7 +558,7 @@ def test_a_failure_event_arriving_before_the_delayed_success_records_the_payment
     _, delivery = paid_intent(api, sample_token, code, stripe_env)
     assert outcome_of(api, *variant(delivery, "payment_intent.payment_failed")) == "recorded"
     assert outcome_of(api, delivery.body, delivery.signature) == "duplicate"
-    assert history(code) == ["submit", "receive", "request_fee", "record_payment"]
+    assert history_actions(code) == ["submit", "receive", "request_fee", "record_payment"]
     task = agencies.task_for(JUSTICE, code)
     assert [t["task_id"] for t in agencies.inbox(JUSTICE) if t["dossier_code"] == code] == [task["task_id"]]
 
@@ -589,12 +590,12 @@ def test_one_success_announced_by_several_events_at_once_records_one_payment_and
     with ThreadPoolExecutor(max_workers=len(events)) as pool:
         outcomes = list(pool.map(lambda event: handle_stripe_event(*event), events))
     assert sorted(outcomes) == ["duplicate"] * 4 + ["recorded"]
-    assert history(code).count("record_payment") == 1
+    assert history_actions(code).count("record_payment") == 1
     assert [p.status for p in get_payment_store().payments_of(code)] == ["paid"]
     task = agencies.task_for(JUSTICE, code)
     assert agencies.decide(JUSTICE, task["task_id"], "approve").status_code == 200
     pump(lambda: execution_status(code) == "SUCCEEDED")
-    assert history(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
+    assert history_actions(code) == ["submit", "receive", "request_fee", "record_payment", "approve_final"]
     assert len(agencies.inbox(JUSTICE, "decided")) == 1  # the route asked for the processing step once
 
 

@@ -19,7 +19,7 @@ from chalicelib.services import seen_tasks
 from chalicelib.services.agency_auth import get_key_store
 from chalicelib.services.deps import get_store, get_task_store
 from tests.factories import DESK, JUSTICE
-from tests.integration.route_support import Agencies, dynamodb_calls, submit
+from tests.integration.route_support import Agencies, dynamodb_calls, history_actions, submit
 
 ONE_AGENCY_PROCEDURE = "2.000488"
 
@@ -30,12 +30,6 @@ def shown_desk_task(api: Any, token: str, agencies: Agencies) -> tuple[str, str]
     task_id = str(agencies.task_for(DESK, code)["task_id"])
     assert seen_tasks.seen_task(DESK, task_id) is not None
     return code, task_id
-
-
-def history_actions(code: str) -> list[str]:
-    dossier = get_store().get_dossier(code)
-    assert dossier is not None
-    return [entry.action for entry in dossier.history]
 
 
 def test_a_decision_on_a_task_just_shown_is_its_transaction_alone(
