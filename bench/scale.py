@@ -451,13 +451,17 @@ class SortedPartition:
 class PartitionReads:
     """While ``on``, moto's ``Table.query`` is handed only what DynamoDB would read, instead of
     listing and sorting the whole table (``all_items()``): the queried partition (of the table, or
-    of an index: its map built once per table state), kept sorted once per table state
-    (``generation``, bumped by any write), from which a binary search picks the run of items the
-    key condition, the exclusive start key and ``Limit`` select, as DynamoDB seeks to the start
-    key and reads ``Limit`` items. Everything after that (key conditions, Limit, pagination,
-    filters, projections) is moto's own code, so the answers are the ones moto would give; the
-    whole partition is handed over where the run cannot be computed (legacy QueryFilter, which
-    moto applies before Limit; several range key conditions; an index without a range key)."""
+    of an index: its map built once per table), kept sorted, from which a binary search picks the
+    run of items the key condition, the exclusive start key and ``Limit`` select, as DynamoDB seeks
+    to the start key and reads ``Limit`` items. Everything after that (key conditions, Limit,
+    pagination, filters, projections) is moto's own code, so the answers are the ones moto would
+    give; the whole partition is handed over where the run cannot be computed (legacy QueryFilter,
+    which moto applies before Limit; several range key conditions; an index without a range key).
+
+    A write through the API changes only the partitions of the items it names (``written``): the
+    index maps are updated for those items and their sorted partitions dropped, as DynamoDB's own
+    indexes are maintained per item. Any other change (seeding, a table created) bumps
+    ``generation``: everything is rebuilt on next use."""
 
     on: bool = False
     generation: int = 0
@@ -488,6 +492,37 @@ class PartitionReads:
                         partitions.setdefault(attr, []).append(item)
             self.maps[key] = partitions
         return partitions.get(value, [])
+
+    def index_keys(self, table: Any, item: Any) -> dict[str, Any]:
+        """The index partitions ``item`` is in now: index name -> its hash key value."""
+        found: dict[str, Any] = {}
+        for key in self.maps:
+            if key[0] != self.generation or key[1] != id(table):
+                continue
+            schema = table.get_index(key[2]).schema
+            hash_attr = next(k["AttributeName"] for k in schema if k["KeyType"] == "HASH")
+            others = [k["AttributeName"] for k in schema if k["KeyType"] != "HASH"]
+            attr = item.attrs.get(hash_attr)
+            if attr is not None and all(item.attrs.get(name) for name in others):
+                found[key[2]] = attr
+        return found
+
+    def written(self, table: Any, hash_key: Any, before: Any, before_keys: dict[str, Any], after: Any) -> None:
+        """One item written (``before``/``after``: moto's item objects, None if absent; an update
+        may change the object in place, hence the index keys it had, taken before the write)."""
+        self.partitions.pop((self.generation, id(table), None, hash_key), None)
+        after_keys = self.index_keys(table, after) if after is not None else {}
+        for index_name in set(before_keys) | set(after_keys):
+            partitions = self.maps.get((self.generation, id(table), index_name))
+            if partitions is None:
+                continue
+            if index_name in before_keys and before is not None:
+                rows = partitions.get(before_keys[index_name], [])
+                rows[:] = [row for row in rows if row is not before]
+                self.partitions.pop((self.generation, id(table), index_name, before_keys[index_name]), None)
+            if index_name in after_keys:
+                partitions.setdefault(after_keys[index_name], []).append(after)
+                self.partitions.pop((self.generation, id(table), index_name, after_keys[index_name]), None)
 
     def sorted_partition(self, table: Any, index_name: str | None, value: Any) -> SortedPartition | None:
         key = (self.generation, id(table), index_name, value)
@@ -562,13 +597,62 @@ def install_partition_reads() -> None:
     original_call = DynamoHandler.call_action
 
     def call_action(self: Any) -> Any:
-        if self._get_action() not in _READ_ACTIONS:
-            PARTITION_READS.generation += 1  # a write: partitions are rebuilt on next use
-        return original_call(self)
+        action = self._get_action()
+        if action in _READ_ACTIONS:
+            return original_call(self)
+        targets = _written_keys(self, action)
+        if targets is None:  # not an item write (a table created...): rebuilt on next use
+            PARTITION_READS.generation += 1
+            return original_call(self)
+        before = []
+        for table, hash_key, range_key in targets:
+            item = table.get_item(hash_key, range_key)
+            before.append((item, PARTITION_READS.index_keys(table, item) if item is not None else {}))
+        try:
+            return original_call(self)
+        finally:
+            for (table, hash_key, range_key), (item, keys) in zip(targets, before, strict=True):
+                PARTITION_READS.written(table, hash_key, item, keys, table.get_item(hash_key, range_key))
 
     Table.query = query  # type: ignore[method-assign]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
     _partition_patched = True
+
+
+def _written_keys(handler: Any, action: str) -> list[tuple[Any, Any, Any]] | None:
+    """The items an item write names, as (moto table, hash key, range key); None for any other
+    change, or one whose request cannot be read here."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    params = getattr(handler, "params", None)
+    if not isinstance(params, dict):
+        return None
+    named: list[tuple[str, dict[str, Any]]] = []
+    if action in ("PutItem", "UpdateItem", "DeleteItem"):
+        named.append((params.get("TableName", ""), params.get("Item") or params.get("Key") or {}))
+    elif action == "TransactWriteItems":
+        for entry in params.get("TransactItems") or []:
+            for kind in ("Put", "Update", "Delete"):
+                if kind in entry:
+                    body = entry[kind]
+                    named.append((body.get("TableName", ""), body.get("Item") or body.get("Key") or {}))
+    elif action == "BatchWriteItem":
+        for name, requests_ in (params.get("RequestItems") or {}).items():
+            for request in requests_:
+                body = request.get("PutRequest") or request.get("DeleteRequest") or {}
+                named.append((name, body.get("Item") or body.get("Key") or {}))
+    else:
+        return None
+    targets: list[tuple[Any, Any, Any]] = []
+    try:
+        for name, attrs in named:
+            table = handler.dynamodb_backend.get_table(name)
+            range_attr = table.range_key_attr
+            targets.append((table, DynamoType(attrs[table.hash_key_attr]),
+                            DynamoType(attrs[range_attr]) if range_attr else None))
+    except Exception:  # moto answers the malformed request itself; here: rebuild everything
+        return None
+    return targets
 
 
 @contextmanager

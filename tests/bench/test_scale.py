@@ -87,11 +87,29 @@ def test_partition_reads_give_moto_s_own_answers(aws_env: None) -> None:
             before = PARTITION_READS.generation
             client.put_item(TableName="t", Item={"PK": {"S": "P3"}, "SK": {"S": "new"}, "G": {"S": "G1"},
                                                  "GS": {"S": "999"}})
-            assert PARTITION_READS.generation > before  # a write: the index map is rebuilt
+            # An item write updates the partitions of the item it names, not the whole table's.
+            assert PARTITION_READS.generation == before
             after_write = answers()
+            # Items moved between index partitions, out of the index, deleted, in a transaction
+            # and a batch: still moto's own answers.
+            client.update_item(TableName="t", Key={"PK": {"S": "P3"}, "SK": {"S": "S003"}},
+                               UpdateExpression="SET G = :g", ExpressionAttributeValues={":g": {"S": "G1"}})
+            client.update_item(TableName="t", Key={"PK": {"S": "P3"}, "SK": {"S": "S010"}},
+                               UpdateExpression="REMOVE GS")
+            client.delete_item(TableName="t", Key={"PK": {"S": "P3"}, "SK": {"S": "S017"}})
+            client.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"PK": {"S": "P3"}, "SK": {"S": "tx"}, "G": {"S": "G1"},
+                                                    "GS": {"S": "011"}}}},
+                {"Delete": {"TableName": "t", "Key": {"PK": {"S": "P3"}, "SK": {"S": "S024"}}}}])
+            client.batch_write_item(RequestItems={"t": [
+                {"PutRequest": {"Item": {"PK": {"S": "P3"}, "SK": {"S": "batch"}, "G": {"S": "G1"},
+                                         "GS": {"S": "012"}}}}]})
+            assert PARTITION_READS.generation == before
+            after_more = answers()
         assert patched == plain
         assert len(after_write[0]) == len(plain[0]) + 1  # type: ignore[arg-type]
         assert after_write[1][-1][-1]["GS"] == {"S": "999"}  # type: ignore[index]
+        assert after_more == answers()  # moto as is
 
 
 KEY_CONDITIONS = [
