@@ -73,7 +73,8 @@ def procedure_detail(detail: ProcedureDetail) -> dict[str, Any]:
         "form_schema": procedure.form_schema,
         "required_documents": [{"id": d.id, "name": d.name, "required": d.required}
                                for d in procedure.required_documents],
-        "templates": [{"name": name, "url": url} for name, url in detail.template_urls],
+        "templates": [{"name": name, "url": url, "expires_at": local_time(detail.templates_expire_at)}
+                      for name, url in detail.template_urls],
         "route": route,
         "legal_basis": list(procedure.legal_basis),
         "source_titles": dict(procedure.source_titles),

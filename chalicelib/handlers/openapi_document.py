@@ -399,8 +399,9 @@ def _document(page_size_max: int) -> dict[str, Any]:
             "templates": {
                 "type": "array",
                 "description": "Mẫu đơn, tờ khai (mức độ 2 trở lên) / forms to download (level 2 and up); "
-                               "short-lived presigned URLs",
-                "items": _object({"name": _STRING, "url": {"type": "string", "format": "uri"}}),
+                               "short-lived presigned URLs, valid until expires_at (ask again for fresh ones)",
+                "items": _object({"name": _STRING, "url": {"type": "string", "format": "uri"},
+                                  "expires_at": {"type": "string", "format": "date-time"}}),
             },
             "route": {"type": "array", "items": _object({
                 "kind": {"type": "string", "enum": ["reception", "payment", "processing"],

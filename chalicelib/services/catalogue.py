@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain.catalogue import Agency, Catalogue, Procedure, load_catalogue
 from chalicelib.domain.errors import InvalidInput, NotFound
 from chalicelib.integrations import cognito
-from chalicelib.services.deps import get_storage, get_store
+from chalicelib.services.deps import get_storage, get_store, now
 from chalicelib.store.repository import Page
 
 TEMPLATE_PREFIX = "templates"
@@ -62,6 +63,7 @@ class ProcedureDetail:
     procedure: Procedure
     agencies: dict[str, Agency]
     template_urls: list[tuple[str, str]]  # (name, presigned GET url)
+    templates_expire_at: datetime | None = None  # when those URLs stop working
 
 
 def password_policy() -> dict[str, Any] | None:
@@ -95,14 +97,17 @@ def procedure_detail(code: str) -> ProcedureDetail:
     # Names from the directory the remembered catalogue pointer carries: no read per agency.
     agencies = store.public_agencies(codes)
     urls: list[tuple[str, str]] = []
-    if procedure.level >= 2:
+    expire_at: datetime | None = None
+    if procedure.level >= 2 and procedure.templates:
         storage = get_storage(settings)
+        # Said with the links, so that a page left open asks for fresh ones instead of failing.
+        expire_at = now() + timedelta(seconds=settings.template_url_seconds)
         urls = [
             (t.name, storage.presigned_get(settings.documents_bucket, template_key(settings.province, t.file),
                                            expires_in=settings.template_url_seconds, filename=t.file))
             for t in procedure.templates
         ]
-    return ProcedureDetail(procedure, agencies, urls)
+    return ProcedureDetail(procedure, agencies, urls, expire_at)
 
 
 def require_online_procedure(code: str) -> Procedure:

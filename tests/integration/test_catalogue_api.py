@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,12 @@ def test_procedure_detail_has_schema_documents_templates_and_route(api: Any, sam
     assert detail["route"][0]["kind"] == "reception"
     assert detail["route"][0]["name"] == "Ủy ban nhân dân phường Xuân Hương - Đà Lạt"
     assert detail["templates"]
-    # The template link is a presigned GET that serves the file from the province's folder.
+    # The template link is a presigned GET that serves the file from the province's folder, and
+    # says until when (the setting's 15 minutes), so that a page left open can ask again.
     template = detail["templates"][0]
+    left = datetime.fromisoformat(template["expires_at"]) - datetime.now(UTC)
+    assert timedelta(minutes=14) < left <= timedelta(minutes=15)
+    assert template["expires_at"].endswith("+07:00")
     downloaded = requests.get(template["url"], timeout=10)
     assert downloaded.status_code == 200
     procedures = json.loads((LAMDONG / "procedures.json").read_text(encoding="utf-8"))["procedures"]

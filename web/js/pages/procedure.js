@@ -62,7 +62,7 @@ function render() {
         p.level >= 2 ? h("section", { "aria-labelledby": "tpl-title", class: "card" },
           h("h3", { id: "tpl-title" }, t("proc.templates")),
           (p.templates || []).length
-            ? h("ul", {}, p.templates.map((tp) => h("li", {}, h("a", { href: tp.url, download: "" },
+            ? h("ul", {}, p.templates.map((tp, i) => h("li", {}, h("a", { href: tp.url, download: "", on: { click: (event) => openTemplate(event, i) } },
               `${t("proc.download")}: `, h("span", { lang: "vi" }, tp.name)))))
             : h("p", {}, t("proc.noTemplates"))) : null),
       h("div", {},
@@ -92,6 +92,27 @@ function render() {
           h("h2", { id: "legal-title" }, t("proc.legal")),
           h("ul", {}, p.legal_basis.map((k) => legalItem(p, k)))) : null)),
     h("p", {}, h("a", { href: "/index.html" }, t("proc.back"))));
+}
+
+// A template link is signed for a while only (its expires_at): on a page left open longer, the
+// click asks for fresh links first, then follows the new one, instead of landing on S3's error.
+const LINK_MARGIN_MS = 30_000;
+
+async function openTemplate(event, index) {
+  const template = (proc && proc.templates || [])[index];
+  const expires = template && Date.parse(template.expires_at || "");
+  if (!template || !(expires - LINK_MARGIN_MS <= Date.now())) return;
+  event.preventDefault();
+  try {
+    proc = await api(`/procedures/${encodeURIComponent(code)}`);
+  } catch (e) {
+    error = e;
+    render();
+    return;
+  }
+  render();
+  const fresh = (proc.templates || [])[index];
+  if (fresh) window.location.assign(fresh.url);
 }
 
 async function load() {
