@@ -58,8 +58,14 @@ export async function signIn(email, password) {
   return saveSession(result, email);
 }
 
+// A dossier form's draft in this tab (pages/submit.js): personal data, gone with the sign-out.
+export const DRAFT_PREFIX = "motcua.draft.";
+
 export function signOut() {
   clearSession();
+  try {
+    for (const key of Object.keys(sessionStorage)) if (key.startsWith(DRAFT_PREFIX)) sessionStorage.removeItem(key);
+  } catch { /* ignore */ }
 }
 
 /** Phone as Cognito wants it (E.164): 0912345678 → +84912345678. */

@@ -3,7 +3,7 @@ import { startPage, setTitle } from "../layout.js";
 import { API_URL, api, goSignIn, openDocumentLink } from "../api.js";
 import { t, fmtMoney, fmtDateTime, procName, statusLabel } from "../i18n.js";
 import { h, clear, fill, param } from "../dom.js";
-import { session } from "../auth.js";
+import { session, DRAFT_PREFIX } from "../auth.js";
 import { renderProperties, collectObject, validate, clearErrors, showErrors, apiFieldErrors } from "../forms.js";
 import { uploadField } from "../upload.js";
 import { errorNotice, errorText, facts, loading, notice } from "../ui.js";
@@ -25,6 +25,44 @@ const state = {
   busy: false,
   receipt: null,
 };
+
+// What the citizen typed survives a sign-in that expires meanwhile (the page then sends them to
+// sign in again, and back here): kept in this tab's sessionStorage, as the session itself is,
+// and dropped once the dossier is submitted or on signing out (auth.js).
+const DRAFT_KEY = `${DRAFT_PREFIX}${code}`;
+let restoredDraft = false;
+
+function saveDraft() {
+  const uploads = {};
+  for (const [id, up] of Object.entries(state.uploads)) if (up.uploadId) uploads[id] = { uploadId: up.uploadId, filename: up.filename };
+  try {
+    sessionStorage.setItem(DRAFT_KEY, JSON.stringify({ applicant: state.applicant, form: state.form,
+      feeExemption: state.feeExemption, commitment: state.commitment, uploads }));
+  } catch { /* storage off or full: nothing kept */ }
+}
+
+function restoreDraft() {
+  let draft = null;
+  try { draft = JSON.parse(sessionStorage.getItem(DRAFT_KEY) || "null"); } catch { draft = null; }
+  if (!draft || typeof draft !== "object") return false;
+  state.applicant = draft.applicant || null;
+  state.form = draft.form || null;
+  state.feeExemption = draft.feeExemption || "";
+  state.commitment = Boolean(draft.commitment);
+  for (const [id, up] of Object.entries(draft.uploads || {})) {
+    if (up && up.uploadId) state.uploads[id] = { uploadId: up.uploadId, filename: up.filename || "", busy: false };
+  }
+  return true;
+}
+
+function dropDraft() {
+  try { sessionStorage.removeItem(DRAFT_KEY); } catch { /* ignore */ }
+}
+
+function onFormChange() {
+  snapshot();
+  saveDraft();
+}
 
 function applicantSchema() {
   return {
@@ -59,7 +97,7 @@ function documentsSection(p) {
     h("legend", {}, t("submit.docs")),
     docs.map((doc) => {
       state.uploads[doc.id] = state.uploads[doc.id] || { uploadId: null, filename: null, busy: false };
-      return uploadField({ doc, state: state.uploads[doc.id], required: doc.required });
+      return uploadField({ doc, state: state.uploads[doc.id], required: doc.required, onChange: saveDraft });
     }));
 }
 
@@ -88,7 +126,8 @@ function renderForm() {
   }
   const s = session();
   const applicantValues = state.applicant || { email: s ? s.email : undefined };
-  const formEl = h("form", { id: "dossier-form", novalidate: true, "aria-labelledby": "page-title", on: { submit: onSubmit } },
+  const formEl = h("form", { id: "dossier-form", novalidate: true, "aria-labelledby": "page-title", on: { submit: onSubmit, change: onFormChange } },
+    restoredDraft ? notice("ok", h("p", { id: "draft-restored" }, t("submit.draftRestored"))) : null,
     h("p", { class: "muted" }, t("submit.required")),
     h("fieldset", { id: "applicant" },
       h("legend", {}, t("submit.applicant")),
@@ -157,6 +196,7 @@ async function onSubmit(event) {
   if (state.busy) return;
   const form = event.currentTarget;
   snapshot();
+  saveDraft();
   clearErrors(form);
   state.submitError = null;
   clear(form.querySelector("#submit-error"));
@@ -187,6 +227,7 @@ async function onSubmit(event) {
   form.querySelector("#submit-status").textContent = t("submit.sending");
   try {
     state.receipt = await api("/dossiers", { method: "POST", auth: true, body });
+    dropDraft();
     state.busy = false;
     renderReceipt();
     document.getElementById("receipt-title").focus();
@@ -216,6 +257,7 @@ async function load() {
   } catch (e) {
     state.loadError = e;
   }
+  if (state.proc && !state.applicant) restoredDraft = restoreDraft();
   render();
 }
 
