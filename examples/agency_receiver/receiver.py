@@ -91,6 +91,13 @@ class Task:
     def kind(self) -> str:
         return step_kind(self.step)
 
+    @property
+    def decisions(self) -> tuple[tuple[str, str, str], ...]:
+        """What the agency API takes on this task: a parallel agency (role "helper") gives its part
+        or stops the dossier; asking the citizen for more is its lead agency's call."""
+        role = self.step.get("role") if isinstance(self.step, dict) else None
+        return tuple(d for d in DECISIONS[self.kind] if role != "helper" or d[0] != "request_supplement")
+
 
 def step_kind(step: Any) -> str:
     """``reception`` or ``processing``, whether the event names the step by a string or an object."""
@@ -116,18 +123,28 @@ class ReceiverState:
     def accept(self, webhook_id: str, event: dict[str, Any]) -> AcceptOutcome:
         """Applies a verified event once per webhook id.
 
-        ``duplicate``: this id was accepted before with the same event (a retry: answer 2xx so that
-        the sender stops). ``conflict``: this id was accepted with a different event (answer 4xx).
+        ``duplicate``: this id was accepted before for the same event (a retry: answer 2xx so that
+        the sender stops). ``conflict``: this id was accepted for another event (answer 4xx).
+        The same event is the same type on the same task: motcua builds each attempt anew, so a
+        retry carries the dossier as it is at that attempt (its progress log may have grown);
+        the newer dossier is kept.
         """
         _check_event(event)
-        # Compare events, not bytes: the same event re-serialised is still the same event.
-        digest = hashlib.sha256(json.dumps(event, sort_keys=True).encode("utf-8")).hexdigest()
+        is_task_event = event["type"] in ("task.assigned", "task.cancelled")
+        identity = [event["type"], event["data"]["task_id"]] if is_task_event else event  # other types: whole
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()
         now = self._clock()
         with self._lock:
             self._forget_before(now - self._ttl)
             seen = self._seen.get(webhook_id)
             if seen is not None:
-                return "duplicate" if hmac.compare_digest(seen[0], digest) else "conflict"
+                if not hmac.compare_digest(seen[0], digest):
+                    return "conflict"
+                task = self._tasks.get(event["data"]["task_id"]) if is_task_event else None
+                if task is not None and event["type"] == "task.assigned":
+                    task.dossier = event["data"].get("dossier", task.dossier)
+                    task.due_at = event["data"].get("due_at", task.due_at)
+                return "duplicate"
             self._apply(webhook_id, event)
             self._seen[webhook_id] = (digest, now)
             return "accepted"
@@ -351,7 +368,8 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         form = {key: values[-1] for key, values in parse_qs(body.decode("utf-8", errors="replace")).items()}
-        if not hmac.compare_digest(form.get("form_token", ""), self.server.form_token):
+        # As bytes: compare_digest refuses str with characters beyond ASCII (a 500, not a 403).
+        if not hmac.compare_digest(form.get("form_token", "").encode("utf-8"), self.server.form_token.encode("utf-8")):
             self._html(HTTPStatus.FORBIDDEN, _message_page("Biểu mẫu đã hết hạn, hãy tải lại trang.",
                                                            "The form has expired; reload the page."))
             return
@@ -362,8 +380,13 @@ class _Handler(BaseHTTPRequestHandler):
         if task.status == "cancelled":
             self._html(HTTPStatus.CONFLICT, _message_page("Nhiệm vụ đã bị hủy.", "This task was cancelled."))
             return
+        if task.status == "decided":
+            # Another tab's form: motcua would refuse it (409), and its answer would hide the decision made.
+            self._html(HTTPStatus.CONFLICT, _message_page("Nhiệm vụ đã được quyết định.",
+                                                          "This task was already decided."))
+            return
         decision = form.get("decision", "")
-        if decision not in {value for value, _, _ in DECISIONS[task.kind]}:
+        if decision not in {value for value, _, _ in task.decisions}:
             self._html(HTTPStatus.BAD_REQUEST, _message_page("Hãy chọn một quyết định.", "Choose a decision."))
             return
         answer = post_decision(self.server.api_url, self.server.api_key, task_id, decision,
@@ -514,7 +537,7 @@ def _render_answer(answer: ApiAnswer) -> str:
 def _render_form(task: Task, anchor: str, form_token: str) -> str:
     options = "".join(
         f'<option value="{html.escape(value)}">{html.escape(vi)} / {html.escape(en)}</option>'
-        for value, vi, en in DECISIONS[task.kind]
+        for value, vi, en in task.decisions
     )
     action = f"/tasks/{quote(task.task_id, safe='')}/decision"
     note_label = _bi("Ghi chú (lý do, giấy tờ cần bổ sung…)", "Note (reason, missing documents…)")

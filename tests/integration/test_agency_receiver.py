@@ -181,6 +181,18 @@ def test_a_replayed_webhook_id_with_another_body_is_rejected(receiver: ReceiverS
     assert "X-261126-0099" not in page(receiver)
 
 
+def test_a_retry_built_anew_is_the_same_event_and_keeps_the_newer_dossier(receiver: ReceiverServer) -> None:
+    """motcua builds each attempt anew: a retry under the same webhook-id may carry a dossier whose
+    progress log grew meanwhile. It is a duplicate (200, the retries stop), not a conflict."""
+    assert send_signed(receiver, assigned(), "msg_1")[0] == 200
+    retry = assigned()
+    retry["data"]["dossier"]["history"] = [{"actor": "agency:000.00.05.H38", "action": "approve_step"}]
+    status, answer = send_signed(receiver, retry, "msg_1")
+    assert (status, answer["status"]) == (200, "duplicate")
+    (task,) = receiver.state.tasks()
+    assert task.dossier["history"] == retry["data"]["dossier"]["history"] and task.webhook_ids == ["msg_1"]
+
+
 def test_the_same_delivery_twice_is_accepted_once(receiver: ReceiverServer) -> None:
     body = encode_event(assigned())
     headers = sign(SECRET, "msg_1", datetime.now(UTC), body)
@@ -268,6 +280,36 @@ def test_the_decision_form_refuses_forged_posts_and_wrong_choices(receiver: Rece
                            "tsk_001", "receive", "") == 403
     assert submit_decision(receiver, html, "tsk_001", "approve", "") == 400  # not a reception decision
     assert submit_decision(receiver, html, "tsk_unknown", "receive", "") == 404
+    assert agency_api.calls == []
+
+
+def test_a_decided_task_is_not_sent_again_and_keeps_its_answer(receiver: ReceiverServer,
+                                                              agency_api: FakeAgencyApi) -> None:
+    assert send_signed(receiver, assigned(), "msg_1")[0] == 200
+    html = page(receiver)  # a second tab opened before the decision
+    assert submit_decision(receiver, html, "tsk_001", "receive", "") == 200
+    assert submit_decision(receiver, html, "tsk_001", "refuse", "Thiếu giấy tờ") == 409
+    assert len(agency_api.calls) == 1
+    (task,) = receiver.state.tasks()
+    assert task.status == "decided" and task.answer is not None and task.answer.decision == "receive"
+
+
+def test_a_non_ascii_form_token_is_a_403_not_a_crash(receiver: ReceiverServer, agency_api: FakeAgencyApi) -> None:
+    assert send_signed(receiver, assigned(), "msg_1")[0] == 200
+    html = page(receiver)
+    forged = re.sub(r'(name="form_token" value=")[^"]+', r"\1é", html)
+    assert submit_decision(receiver, forged, "tsk_001", "receive", "") == 403
+    assert agency_api.calls == []
+
+
+def test_a_parallel_agency_is_not_offered_what_only_its_lead_may_decide(receiver: ReceiverServer,
+                                                                        agency_api: FakeAgencyApi) -> None:
+    helper_step = {"index": 1, "kind": "processing", "role": "helper", "last": False}
+    assert send_signed(receiver, assigned(step=helper_step), "msg_1")[0] == 200
+    html = page(receiver)
+    assert 'value="approve"' in html and 'value="reject"' in html
+    assert 'value="request_supplement"' not in html
+    assert submit_decision(receiver, html, "tsk_001", "request_supplement", "Thiếu") == 400
     assert agency_api.calls == []
 
 
