@@ -77,6 +77,7 @@ import copy
 import csv
 import io
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -216,9 +217,19 @@ def parse_csv(text: str, *, name: str = "export.csv") -> list[ExportRow]:
     return rows
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys: a column given twice would silently lose one.
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} is given twice in one object")
+        found[key] = value
+    return found
+
+
 def parse_json(text: str, *, name: str = "export.json") -> list[ExportRow]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
     except ValueError as error:
         raise ExportError([Problem(name, "", f"invalid JSON: {error}")]) from None
     if not isinstance(data, list):
@@ -235,6 +246,8 @@ def parse_json(text: str, *, name: str = "export.json") -> list[ExportRow]:
                 continue
             if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
                 raise ExportError([Problem(label, _BY_KEY[key].header, "expected a string or a number")])
+            if isinstance(value, float) and not math.isfinite(value):  # NaN, Infinity, 1e400
+                raise ExportError([Problem(label, _BY_KEY[key].header, f"expected a finite number, got {value!r}")])
             values[key] = value
         rows.append(ExportRow(label, values))
     return rows
@@ -249,24 +262,37 @@ class _Refused(ValueError):
 
 _NO_FEE = ("khong", "khong co", "khong thu", "mien phi", "mien", "mien le phi", "mien phi, le phi", "0")
 _AMOUNT = re.compile(r"\d{1,3}(?:[.,]\d{3})+|\d+")
+# No procedure's fee comes near: a larger figure is a typo, or a column taken for another.
+MAX_FEE_VND = 100_000_000_000
+# A time limit beyond ten years of working days is a typo too (and a huge one does not fit a float).
+MAX_DAYS = 2_500
 
 
 def parse_fee(value: Value) -> int:
     """One amount in đồng (thousands separated by ``.`` or ``,``), or none ("Không", "Miễn phí")."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value < 0 or value != int(value):
+        if not math.isfinite(value) or value < 0 or value != int(value):
             raise _Refused(f"{value!r} is not a whole, non-negative amount of đồng")
-        return int(value)
+        return _fee_in_range(int(value), value)
     text = fold(str(value)).strip(" .")
     if text in _NO_FEE:
         return 0
-    amounts = {int(re.sub(r"[.,]", "", match)) for match in _AMOUNT.findall(text)}
+    digits = [re.sub(r"[.,]", "", match) for match in _AMOUNT.findall(text)]
+    if any(len(number) > len(str(MAX_FEE_VND)) for number in digits):
+        raise _Refused(f"{str(value)[:40]!r}…: more than {MAX_FEE_VND:,} đồng is not a procedure's fee")
+    amounts = {int(number) for number in digits}
     if not amounts:
         raise _Refused(f"{value!r} names no amount (write e.g. \"8.000 đồng\", or \"Không\")")
     if len(amounts) > 1:
         raise _Refused(f"{value!r} names several amounts ({', '.join(f'{a:,}' for a in sorted(amounts))}); "
                        "keep the one this procedure charges")
-    return amounts.pop()
+    return _fee_in_range(amounts.pop(), value)
+
+
+def _fee_in_range(amount: int, value: Value) -> int:
+    if amount > MAX_FEE_VND:
+        raise _Refused(f"{value!r}: more than {MAX_FEE_VND:,} đồng is not a procedure's fee")
+    return amount
 
 
 _DAYS = re.compile(r"(\d+(?:[.,]\d+)?)\s*(ngay lam viec|gio lam viec|ngay|gio)?")
@@ -289,6 +315,8 @@ def parse_days(value: Value) -> float:
         days = number / 8 if unit == "gio lam viec" else number
     if not days > 0:
         raise _Refused(f"{value!r}: the time limit must be positive")
+    if not days <= MAX_DAYS:  # also NaN and infinity
+        raise _Refused(f"{str(value)[:40]!r}: more than {MAX_DAYS:,} working days is not a time limit")
     return days
 
 

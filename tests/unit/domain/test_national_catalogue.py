@@ -154,6 +154,11 @@ def test_legal_texts_map_to_sources_by_document_number() -> None:
     ({"ma_thu_tuc": "9.999999"}, "row 2: Mã thủ tục: 9.999999 has no entry in procedures.json"),
     ({"ma_thu_tuc": "abc"}, "row 2: Mã thủ tục: 'abc' is not a procedure code"),
     ({"ten_thu_tuc": " "}, "row 2: Tên thủ tục: must not be empty"),
+    # Figures no procedure has (and some no float or int holds): refused, not a traceback.
+    ({"phi_le_phi": "1" * 5000}, "row 2: Phí, lệ phí: '1111"),
+    ({"phi_le_phi": 1e300}, "row 2: Phí, lệ phí: 1e+300: more than 100,000,000,000 đồng"),
+    ({"thoi_han_giai_quyet": "9" * 400 + " ngày làm việc"}, "row 2: Thời hạn giải quyết: '9999"),
+    ({"thoi_han_giai_quyet": 1e6}, "row 2: Thời hạn giải quyết: '1000000.0': more than 2,500 working days"),
 ])
 def test_each_kind_of_bad_row_is_refused_with_row_column_and_problem(values: dict[str, Any], expected: str) -> None:
     (message,) = problems([row(**values)])
@@ -189,6 +194,12 @@ def test_file_level_problems(tmp_path: Path) -> None:
         read_export(tmp_path / "export.xlsx")
     with pytest.raises(ExportError, match="item 1: muc_do_x: unknown column"):
         parse_json('[{"ma_thu_tuc": "1", "ten_thu_tuc": "x", "muc_do_x": 1}]')
+    # A key given twice would lose one of its values; NaN and Infinity are no figures.
+    with pytest.raises(ExportError, match="the key 'phi_le_phi' is given twice"):
+        parse_json('[{"ma_thu_tuc": "1", "ten_thu_tuc": "x", "phi_le_phi": 8000, "phi_le_phi": ""}]')
+    for literal in ("NaN", "Infinity", "-Infinity", "1e400"):
+        with pytest.raises(ExportError, match="expected a finite number"):
+            parse_json(f'[{{"ma_thu_tuc": "1", "ten_thu_tuc": "x", "phi_le_phi": {literal}}}]')
 
 
 def test_semicolon_separated_csv() -> None:
