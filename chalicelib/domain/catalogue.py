@@ -831,7 +831,9 @@ def parse_catalogue(
     )
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' object hook: a key given twice is an error (by default the last one wins,
+    silently losing the other value)."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -849,7 +851,7 @@ def _load_json(directory: Path, name: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(name, "", f"cannot read: {exc}") from None
     try:
-        value = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        value = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except ValueError as exc:  # json.JSONDecodeError is a ValueError, and so is a duplicate key
         raise CatalogueError(name, "", f"invalid JSON: {exc}") from None
     if not isinstance(value, dict):

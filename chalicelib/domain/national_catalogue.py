@@ -85,7 +85,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.catalogue import Agency, CatalogueError, Procedure, procedure_to_dict
+from chalicelib.domain.catalogue import (
+    Agency,
+    CatalogueError,
+    Procedure,
+    procedure_to_dict,
+    reject_duplicate_keys,
+)
 from chalicelib.domain.text import fold
 
 # --- columns ---------------------------------------------------------------------------
@@ -217,19 +223,9 @@ def parse_csv(text: str, *, name: str = "export.csv") -> list[ExportRow]:
     return rows
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of two equal keys: a column given twice would silently lose one.
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"the key {key!r} is given twice in one object")
-        found[key] = value
-    return found
-
-
 def parse_json(text: str, *, name: str = "export.json") -> list[ExportRow]:
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys)
+        data = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except ValueError as error:
         raise ExportError([Problem(name, "", f"invalid JSON: {error}")]) from None
     if not isinstance(data, list):
