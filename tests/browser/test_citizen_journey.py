@@ -14,7 +14,7 @@ from typing import Any
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import RESULT, TIMEOUT, AgencyDesk
+from tests.browser.helpers import RESULT, TIMEOUT, AgencyDesk, fill_judicial_record_request
 from tests.stack_support import wait_for
 
 PROCEDURE = "2.000488"  # judicial record certificate: level 4, a 200,000 VND fee, one department
@@ -69,21 +69,14 @@ def test_sign_up_search_submit_pay_download_rate_track_and_see_the_statistics(
     page.get_by_role("button", name="Nộp hồ sơ", exact=True).click()
     expect(page.locator("[aria-invalid=true]").first).to_be_visible()
     check_page(page, "journey-04-form-errors", screenshot, axe_check)
-    page.get_by_label("Họ và tên").fill("Trần Thị Mai")
-    page.get_by_label("Số định danh cá nhân (CCCD)").fill("068190004321")
-    page.get_by_label("Số điện thoại").fill("0987654321")
-    page.get_by_label("Thư điện tử").fill(email)
-    page.get_by_label("Địa chỉ liên hệ").fill("25 Hoàng Văn Thụ, phường Lâm Viên - Đà Lạt")
-    page.get_by_label("Phiếu lý lịch tư pháp số 1").check()
-    page.get_by_label("Mục đích sử dụng Phiếu").fill("Bổ sung hồ sơ xin việc")
-    page.get_by_label("Số lượng Phiếu yêu cầu cấp").fill("1")
-    page.get_by_label("Nơi sinh").fill("Đà Lạt, Lâm Đồng")
-    page.get_by_label("Họ, chữ đệm, tên cha").fill("Trần Văn Hùng")
-    page.get_by_label("Họ, chữ đệm, tên mẹ").fill("Lê Thị Lan")
     declaration = tmp_path / "to-khai.pdf"
     declaration.write_bytes(b"%PDF-1.4 To khai yeu cau cap Phieu ly lich tu phap")
-    page.get_by_label(re.compile("^Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp")).set_input_files(declaration)
-    expect(page.get_by_text("Đã tải lên: to-khai.pdf")).to_be_visible()
+    fill_judicial_record_request(page, {
+        "Họ và tên": "Trần Thị Mai", "Số định danh cá nhân (CCCD)": "068190004321", "Số điện thoại": "0987654321",
+        "Thư điện tử": email, "Địa chỉ liên hệ": "25 Hoàng Văn Thụ, phường Lâm Viên - Đà Lạt",
+        "Mục đích sử dụng Phiếu": "Bổ sung hồ sơ xin việc", "Số lượng Phiếu yêu cầu cấp": "1",
+        "Nơi sinh": "Đà Lạt, Lâm Đồng", "Họ, chữ đệm, tên cha": "Trần Văn Hùng", "Họ, chữ đệm, tên mẹ": "Lê Thị Lan",
+    }, declaration)
     page.get_by_label(re.compile("Tôi cam đoan")).check()
     page.get_by_role("button", name="Nộp hồ sơ", exact=True).click()
     code = page.locator("#dossier-code").inner_text(timeout=TIMEOUT * 1000).strip()

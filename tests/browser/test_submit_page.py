@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import TIMEOUT, Citizen, sign_in
+from tests.browser.helpers import TIMEOUT, Citizen, fill_judicial_record_request, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local_stack")]
 
@@ -23,21 +23,14 @@ def test_a_sign_in_that_expires_while_filling_the_form_keeps_what_was_typed(
     citizen = new_citizen(name="Đỗ Thị Hạnh")
     form_path = f"/submit.html?code={PROCEDURE}"
     sign_in(page, web_url, citizen, next_path=form_path)
-    page.get_by_label("Họ và tên").fill("Đỗ Thị Hạnh")
-    page.get_by_label("Số định danh cá nhân (CCCD)").fill("068190007777")
-    page.get_by_label("Số điện thoại").fill("0912345678")
-    page.get_by_label("Thư điện tử").fill(citizen.email)
-    page.get_by_label("Địa chỉ liên hệ").fill("12 Trần Phú, phường 3, Đà Lạt")
-    page.get_by_label("Phiếu lý lịch tư pháp số 1").check()
-    page.get_by_label("Mục đích sử dụng Phiếu").fill("Xin việc làm")
-    page.get_by_label("Số lượng Phiếu yêu cầu cấp").fill("2")
-    page.get_by_label("Nơi sinh").fill("Bảo Lộc, Lâm Đồng")
-    page.get_by_label("Họ, chữ đệm, tên cha").fill("Đỗ Văn Nam")
-    page.get_by_label("Họ, chữ đệm, tên mẹ").fill("Phan Thị Thu")
     declaration = tmp_path / "to-khai.pdf"
     declaration.write_bytes(b"%PDF-1.4 To khai")
-    page.get_by_label(re.compile("^Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp")).set_input_files(declaration)
-    expect(page.get_by_text("Đã tải lên: to-khai.pdf")).to_be_visible()
+    fill_judicial_record_request(page, {
+        "Họ và tên": "Đỗ Thị Hạnh", "Số định danh cá nhân (CCCD)": "068190007777", "Số điện thoại": "0912345678",
+        "Thư điện tử": citizen.email, "Địa chỉ liên hệ": "12 Trần Phú, phường 3, Đà Lạt",
+        "Mục đích sử dụng Phiếu": "Xin việc làm", "Số lượng Phiếu yêu cầu cấp": "2", "Nơi sinh": "Bảo Lộc, Lâm Đồng",
+        "Họ, chữ đệm, tên cha": "Đỗ Văn Nam", "Họ, chữ đệm, tên mẹ": "Phan Thị Thu",
+    }, declaration)
     page.get_by_label(re.compile("Tôi cam đoan")).check()
 
     # The hour of the ID token runs out before the citizen presses "Nộp hồ sơ".
