@@ -40,8 +40,9 @@ def decide(task_id: str) -> dict[str, Any]:
     with refused_as_a_bad_key_if_revoked(remembered):
         query_params(request, set())
         decision = parse_decision(json_body(request))
-        task, dossier = routing.decide_task(agency.agency_code, agency.key_id, task_id, decision, found=found,
-                                            remembered=remembered)
+    # (decide_task reads a remembered key again itself before any refusal of its own.)
+    task, dossier = routing.decide_task(agency.agency_code, agency.key_id, task_id, decision, found=found,
+                                        remembered=remembered)
     return presenters.agency_task(task, dossier)
 
 

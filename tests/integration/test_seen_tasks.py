@@ -84,7 +84,7 @@ def test_a_revoked_key_learns_nothing_from_what_its_decision_would_have_been_ref
     assert get_key_store().revoke(parsed.key_id, frozen_clock)
     # Refused before any transaction (a decision the step does not take; no reason given): the
     # key is read again first, and the caller only hears its key is bad.
-    for decision, note in (("approve", ""), ("refuse", "")):
+    for decision, note in (("approve", ""), ("refuse", ""), ("maybe", "")):  # the last one: not a decision at all
         seen_tasks.remember_key(remembered)  # as the container still remembers it
         refused = agencies.decide(DESK, task_id, decision, note=note)
         assert refused.status_code == 401, (decision, refused.body)
